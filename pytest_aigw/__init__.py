@@ -1,0 +1,58 @@
+"""pytest-aigw: test apps that call LLMs through Cloudflare AI Gateway.
+
+Importing this package is cheap: the names below load on first use, so the pytest
+plugin adds almost nothing to start-up when its fixtures are not used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._errors import AigwError, ConfigError, GatewayCheckError, MetadataError
+    from .calls import Call, CallList
+    from .ids import new_log_id
+    from .mock import MockGateway
+
+__all__ = [
+    "AigwError",
+    "Call",
+    "CallList",
+    "ConfigError",
+    "GatewayCheckError",
+    "MetadataError",
+    "MockGateway",
+    "__version__",
+    "new_log_id",
+]
+
+try:
+    __version__ = version("pytest-aigw")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+_LAZY = {
+    "AigwError": "._errors",
+    "Call": ".calls",
+    "CallList": ".calls",
+    "ConfigError": "._errors",
+    "GatewayCheckError": "._errors",
+    "MetadataError": "._errors",
+    "MockGateway": ".mock",
+    "new_log_id": ".ids",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_aigw' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,142 @@
+"""Recorded gateway calls, with every secret redacted before it is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+import httpx
+
+from .metadata import MetadataProblem, MetadataValue
+
+__all__ = ["REDACTED", "SECRET_HEADERS", "Call", "CallList", "redact_request"]
+
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cf-aig-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "x-auth-key",
+    }
+)
+SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key"})
+_AUTH_SCHEMES = ("Bearer ", "Basic ", "Token ")
+
+
+def _redact_value(value: str) -> str:
+    for scheme in _AUTH_SCHEMES:
+        if value.startswith(scheme):
+            return scheme + REDACTED
+    return REDACTED
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _redact_url(url: httpx.URL) -> httpx.URL:
+    secret = [k for k in url.params if k.lower() in SECRET_QUERY_PARAMS]
+    if not secret:
+        return url
+    params = [(k, REDACTED if k in secret else v) for k, v in url.params.multi_items()]
+    return url.copy_with(params=params)
+
+
+def redact_request(request: httpx.Request) -> tuple[httpx.Request, dict[str, str]]:
+    """Copy *request* with secrets redacted; also return digests of the secrets."""
+    headers = []
+    digests: dict[str, str] = {}
+    for name, value in request.headers.multi_items():
+        if name.lower() in SECRET_HEADERS:
+            digests[name.lower()] = _digest(value)
+            value = _redact_value(value)
+        headers.append((name, value))
+    for name, value in request.url.params.multi_items():
+        if name.lower() in SECRET_QUERY_PARAMS:
+            digests[f"?{name}"] = _digest(value)
+    copy = httpx.Request(
+        request.method, _redact_url(request.url), headers=headers, content=request.content
+    )
+    return copy, digests
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the app sent to the gateway, and what the gateway answered.
+
+    `request` is a copy with secrets redacted; use `secret_matches` to check which
+    key the app sent without the key ever being stored.
+    """
+
+    provider: str
+    path: str
+    model: str | None
+    metadata: dict[str, MetadataValue] | None
+    metadata_header: str | None
+    request: httpx.Request
+    json: Any
+    status_code: int
+    log_id: str
+    cache_status: str
+    event_id: str | None
+    step: int | None = None
+    metadata_problems: tuple[MetadataProblem, ...] = ()
+    response_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    _secret_digests: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The request headers as sent, secrets redacted."""
+        return self.request.headers
+
+    def secret_matches(self, name: str, value: str) -> bool:
+        """Tell whether the app sent *value* in header *name* (or query param ``?name``)."""
+        digest = self._secret_digests.get(name.lower())
+        return digest is not None and hmac.compare_digest(digest, _digest(value))
+
+
+class CallList(Sequence[Call]):
+    """The calls recorded so far, in the order the gateway received them."""
+
+    def __init__(self) -> None:
+        self._calls: list[Call] = []
+        self._lock = threading.Lock()
+
+    def append(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    @property
+    def last(self) -> Call:
+        """The most recent call; raises `LookupError` when there is none."""
+        if not self._calls:
+            raise LookupError("no gateway calls were recorded: the app sent nothing to the fake")
+        return self._calls[-1]
+
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Call]: ...
+    def __getitem__(self, index: int | slice) -> Call | list[Call]:
+        return self._calls[index]
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(list(self._calls))
+
+    def __repr__(self) -> str:
+        return f"CallList({self._calls!r})"

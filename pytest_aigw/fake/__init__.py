@@ -1,0 +1,1 @@
+"""The fake gateway: a plain function from an `httpx.Request` to an `httpx.Response`."""

@@ -1,0 +1,132 @@
+"""The fake gateway core: routes a request, answers like the provider, records it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .. import metadata
+from ..calls import Call, CallList, redact_request
+from ..ids import new_log_id
+from .errors import gateway_error
+from .providers import build_reply, model_of
+from .routing import GATEWAY_HOST, Target, UnknownRoute, resolve_target
+
+__all__ = ["FakeGateway", "UnexpectedRequest"]
+
+
+@dataclass(frozen=True)
+class UnexpectedRequest:
+    """A request on the gateway host that this fake does not serve (secrets redacted)."""
+
+    method: str
+    url: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"unexpected request {self.method} {self.url}: {self.reason}"
+
+
+class FakeGateway:
+    """In-memory state of one fake gateway and the function that answers requests."""
+
+    def __init__(
+        self,
+        account_id: str,
+        gateway_id: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = new_log_id,
+    ) -> None:
+        self.account_id = account_id
+        self.gateway_id = gateway_id
+        self.calls = CallList()
+        self.unexpected: list[UnexpectedRequest] = []
+        self._clock = clock
+        self._new_id = new_id
+        self._lock = threading.Lock()
+
+    def is_gateway_request(self, request: httpx.Request) -> bool:
+        return request.url.host == GATEWAY_HOST
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer *request* as the gateway would, and record it."""
+        request.read()
+        target = resolve_target(request.url.path, self.account_id, self.gateway_id)
+        if isinstance(target, UnknownRoute):
+            return self._refuse(request, target)
+        return self._answer(request, target)
+
+    def _refuse(self, request: httpx.Request, route: UnknownRoute) -> httpx.Response:
+        redacted, _ = redact_request(request)
+        with self._lock:
+            self.unexpected.append(UnexpectedRequest(request.method, str(redacted.url), route.reason))
+        return gateway_error(route.status_code, route.code, route.message)
+
+    def _answer(self, request: httpx.Request, target: Target) -> httpx.Response:
+        sent = _decode_json(request)
+        body = sent if isinstance(sent, dict) else None
+        parsed = metadata.parse(request.headers.get(metadata.HEADER))
+        log_id = self._new_id()
+        reply = build_reply(target.provider, target.path, body, log_id, int(self._clock()))
+        event_id = request.headers.get("cf-aig-event-id")
+        headers = {
+            "cf-aig-log-id": log_id,
+            "cf-aig-request-id": log_id,
+            "cf-aig-cache-status": "MISS",
+        }
+        if event_id is not None:
+            headers["cf-aig-event-id"] = event_id
+        response = httpx.Response(200, json=reply.body, headers=headers)
+        redacted, digests = redact_request(request)
+        self.calls.append(
+            Call(
+                provider=target.provider,
+                path=target.path,
+                model=model_of(target.provider, target.path, body),
+                metadata=parsed.stored,
+                metadata_header=parsed.header,
+                request=redacted,
+                json=sent,
+                status_code=response.status_code,
+                log_id=log_id,
+                cache_status="MISS",
+                event_id=event_id,
+                metadata_problems=parsed.problems,
+                response_headers=dict(response.headers),
+                _secret_digests=digests,
+            )
+        )
+        return response
+
+    def findings(self) -> list[str]:
+        """Describe everything the app sent that the real gateway would refuse or lose."""
+        found = [u.describe() for u in self.unexpected]
+        for number, call in enumerate(self.calls, start=1):
+            for problem in call.metadata_problems:
+                found.append(
+                    f"call #{number} {call.request.method} {call.request.url}"
+                    f" (log id {call.log_id}): {problem.message}"
+                )
+        return found
+
+    def reset(self) -> None:
+        """Forget every call and unexpected request."""
+        self.calls.clear()
+        with self._lock:
+            self.unexpected.clear()
+
+
+def _decode_json(request: httpx.Request) -> Any:
+    if not request.content:
+        return None
+    try:
+        return json.loads(request.content)
+    except ValueError:
+        return None

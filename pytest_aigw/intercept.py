@@ -1,0 +1,96 @@
+"""Route the app's httpx and httpx2 requests for the gateway host to the fake.
+
+Interception happens at the connection-pool seam through respx's mockers:
+`httpcore` (under httpx) and `httpcore2` (under httpx2, when it is installed).
+Requests for other hosts behave as if the fake were not there: they go to the
+user's own respx routers when some are active, and to the network otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+
+import httpx
+import respx
+from respx.mocks import HTTPCoreMocker, Mocker
+
+__all__ = ["Interception"]
+
+Handler = Callable[[httpx.Request], httpx.Response]
+Predicate = Callable[[httpx.Request], bool]
+
+
+def _httpcore2_mocker() -> type[Mocker] | None:
+    if importlib.util.find_spec("httpcore2") is None:
+        return None
+    registered = Mocker.registry.get("httpcore2")
+    if registered is not None:
+        return registered
+    import httpcore2
+
+    class HTTPCore2Mocker(HTTPCoreMocker):
+        """respx's httpcore mocker, pointed at httpcore2 (the pool under httpx2)."""
+
+        name = "httpcore2"
+        targets = [
+            "httpcore2._sync.connection.HTTPConnection",
+            "httpcore2._sync.connection_pool.ConnectionPool",
+            "httpcore2._sync.http_proxy.HTTPProxy",
+            "httpcore2._async.connection.AsyncHTTPConnection",
+            "httpcore2._async.connection_pool.AsyncConnectionPool",
+            "httpcore2._async.http_proxy.AsyncHTTPProxy",
+        ]
+
+        @classmethod
+        def from_sync_httpx_response(
+            cls, httpx_response: httpx.Response, target: object, **kwargs: object
+        ) -> httpcore2.Response:
+            return httpcore2.Response(
+                status=httpx_response.status_code,
+                headers=httpx_response.headers.raw,
+                content=httpx_response.stream,  # type: ignore[arg-type]
+                extensions=httpx_response.extensions,
+            )
+
+    return HTTPCore2Mocker
+
+
+def _mockers() -> list[type[Mocker]]:
+    extra = _httpcore2_mocker()
+    return [HTTPCoreMocker] if extra is None else [HTTPCoreMocker, extra]
+
+
+class Interception:
+    """While started, requests that *wanted* accepts are answered by *handler*."""
+
+    def __init__(self, handler: Handler, wanted: Predicate) -> None:
+        self._handler = handler
+        self._wanted = wanted
+        self._routers: list[tuple[type[Mocker], respx.Router]] = []
+
+    def start(self) -> None:
+        for mocker in _mockers():
+            router = respx.Router(assert_all_called=False, assert_all_mocked=True)
+            router.route().side_effect = self._dispatcher(mocker, router)
+            mocker.register(router)
+            mocker.start()
+            self._routers.append((mocker, router))
+
+    def stop(self) -> None:
+        while self._routers:
+            mocker, router = self._routers.pop()
+            mocker.unregister(router)
+            mocker.stop()
+
+    def _dispatcher(
+        self, mocker: type[Mocker], router: respx.Router
+    ) -> Callable[[httpx.Request], httpx.Response | httpx.Request | None]:
+        def dispatch(request: httpx.Request) -> httpx.Response | httpx.Request | None:
+            if self._wanted(request):
+                return self._handler(request)
+            if any(other is not router for other in mocker.routers):
+                return None  # not ours: let the user's own respx routers decide
+            return request  # nobody else mocks: pass through to the network
+
+        return dispatch

@@ -1,0 +1,100 @@
+"""The pytest plugin: options, markers, the report header and the `aigw` fixture.
+
+No business logic lives here; heavy imports (respx, httpx, httpx2) happen when the
+fixture is first used, so a run that never uses it pays almost nothing.
+Settings resolve as described in `pytest_aigw._config`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from . import _config
+from ._errors import AigwError, GatewayCheckError
+
+if TYPE_CHECKING:
+    from .mock import MockGateway
+
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+_MARKERS = (
+    "aigw(*, strict=True, account_id=..., gateway_id=...): settings of the fake AI Gateway"
+    " for this test; see the README section 'Markers'.",
+    "aigw_live: a contract test written to run against the real AI Gateway too.",
+    "aigw_eval: an eval case whose gateway logs get feedback from its outcome.",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        _config.INI_ACCOUNT_ID, "Account id the fake AI Gateway serves.", default=""
+    )
+    parser.addini(
+        _config.INI_GATEWAY_ID, "Gateway id the fake AI Gateway serves.", default=""
+    )
+    parser.addini(
+        _config.INI_STRICT,
+        "Fail tests at teardown for requests the real gateway would refuse or lose.",
+        type="bool",
+        default=True,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in _MARKERS:
+        config.addinivalue_line("markers", line)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    defaults = _defaults(config)
+    return f"aigw: mode=mock, account={defaults.account_id}, gateway={defaults.gateway_id}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
+
+
+def _defaults(config: pytest.Config) -> _config.GatewayOptions:
+    return _config.ini_defaults(config)
+
+
+def _test_passed(item: pytest.Item) -> bool:
+    report = item.stash.get(_CALL_REPORT, None)
+    return report is not None and report.passed
+
+
+@pytest.fixture
+def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway]:
+    """A fake Cloudflare AI Gateway for this test, reached by the app's httpx/httpx2 clients.
+
+    Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
+    requests the real gateway would refuse or lose (opt out: ``aigw(strict=False)``).
+    """
+    try:
+        options = _config.resolve_options(request.node, _defaults(request.config))
+        from .mock import MockGateway
+
+        gateway = MockGateway(
+            account_id=options.account_id, gateway_id=options.gateway_id, strict=options.strict
+        )
+    except AigwError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+    if options.strict and _test_passed(request.node):
+        try:
+            gateway.check()
+        except GatewayCheckError as exc:
+            pytest.fail(str(exc), pytrace=False)
