@@ -18,7 +18,14 @@ from ._errors import ConfigError
 if TYPE_CHECKING:
     import pytest
 
-__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MARKER", "MARKER_OPTIONS", "GatewayOptions", "resolve_options"]
+__all__ = [
+    "DEFAULT_ACCOUNT_ID",
+    "DEFAULT_GATEWAY_ID",
+    "MARKER",
+    "MARKER_OPTIONS",
+    "GatewayOptions",
+    "resolve_options",
+]
 
 DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_GATEWAY_ID = "test-gateway"

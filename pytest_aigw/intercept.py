@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from typing import ClassVar
 
 import httpx
 import respx
@@ -33,7 +34,7 @@ def _httpcore2_mocker() -> type[Mocker] | None:
         """respx's httpcore mocker, pointed at httpcore2 (the pool under httpx2)."""
 
         name = "httpcore2"
-        targets = [
+        targets: ClassVar[list[str]] = [
             "httpcore2._sync.connection.HTTPConnection",
             "httpcore2._sync.connection_pool.ConnectionPool",
             "httpcore2._sync.http_proxy.HTTPProxy",
@@ -49,7 +50,7 @@ def _httpcore2_mocker() -> type[Mocker] | None:
             return httpcore2.Response(
                 status=httpx_response.status_code,
                 headers=httpx_response.headers.raw,
-                content=httpx_response.stream,  # type: ignore[arg-type]
+                content=httpx_response.stream,
                 extensions=httpx_response.extensions,
             )
 

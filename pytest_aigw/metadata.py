@@ -106,8 +106,8 @@ def _parse_object(header: str, decoded: dict[str, object]) -> ParsedMetadata:
         problem = MetadataProblem(
             "unsupported_value",
             tuple(unsupported),
-            f"{HEADER} values must be strings, numbers or booleans; {_keys(unsupported)}"
-            " hold null, an object or an array, so the gateway stores no metadata at all",
+            f"{HEADER} values must be strings, numbers or booleans, not null, objects or"
+            f" arrays (see {_keys(unsupported)}); the gateway then stores no metadata at all",
         )
         return ParsedMetadata(header, None, (problem,))
     problems: list[MetadataProblem] = []

@@ -7,8 +7,8 @@ Settings resolve as described in `pytest_aigw._config`.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator, Iterator
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import pytest
 
@@ -18,6 +18,8 @@ from ._errors import AigwError, GatewayCheckError
 if TYPE_CHECKING:
     from .mock import MockGateway
 
+P = ParamSpec("P")
+T = TypeVar("T")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 _MARKERS = (
@@ -29,12 +31,8 @@ _MARKERS = (
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(
-        _config.INI_ACCOUNT_ID, "Account id the fake AI Gateway serves.", default=""
-    )
-    parser.addini(
-        _config.INI_GATEWAY_ID, "Gateway id the fake AI Gateway serves.", default=""
-    )
+    parser.addini(_config.INI_ACCOUNT_ID, "Account id the fake AI Gateway serves.", default="")
+    parser.addini(_config.INI_GATEWAY_ID, "Gateway id the fake AI Gateway serves.", default="")
     parser.addini(
         _config.INI_STRICT,
         "Fail tests at teardown for requests the real gateway would refuse or lose.",
@@ -79,22 +77,29 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway]:
     Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
     requests the real gateway would refuse or lose (opt out: ``aigw(strict=False)``).
     """
-    try:
-        options = _config.resolve_options(request.node, _defaults(request.config))
-        from .mock import MockGateway
-
-        gateway = MockGateway(
-            account_id=options.account_id, gateway_id=options.gateway_id, strict=options.strict
-        )
-    except AigwError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    gateway = _fail_on(AigwError, _build_gateway, request)
     gateway.start()
     try:
         yield gateway
     finally:
         gateway.stop()
-    if options.strict and _test_passed(request.node):
-        try:
-            gateway.check()
-        except GatewayCheckError as exc:
-            pytest.fail(str(exc), pytrace=False)
+    if gateway.strict and _test_passed(request.node):
+        _fail_on(GatewayCheckError, gateway.check)
+
+
+def _build_gateway(request: pytest.FixtureRequest) -> MockGateway:
+    options = _config.resolve_options(request.node, _defaults(request.config))
+    from .mock import MockGateway
+
+    return MockGateway(
+        account_id=options.account_id, gateway_id=options.gateway_id, strict=options.strict
+    )
+
+
+def _fail_on(error: type[Exception], func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call *func*; turn *error* into a clean test failure showing only its message."""
+    try:
+        return func(*args, **kwargs)
+    except error as exc:
+        message = str(exc)
+    pytest.fail(message, pytrace=False)

@@ -66,7 +66,9 @@ class FakeGateway:
     def _refuse(self, request: httpx.Request, route: UnknownRoute) -> httpx.Response:
         redacted, _ = redact_request(request)
         with self._lock:
-            self.unexpected.append(UnexpectedRequest(request.method, str(redacted.url), route.reason))
+            self.unexpected.append(
+                UnexpectedRequest(request.method, str(redacted.url), route.reason)
+            )
         return gateway_error(route.status_code, route.code, route.message)
 
     def _answer(self, request: httpx.Request, target: Target) -> httpx.Response:

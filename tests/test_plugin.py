@@ -1,0 +1,326 @@
+"""The plugin as users meet it: fixture, markers, ini, teardown checks and messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+GATEWAY = "https://gateway.ai.cloudflare.com/v1/0123456789abcdef0123456789abcdef/test-gateway"
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(textwrap.dedent(source))
+    return pytester.runpytest(*args)
+
+
+def test_fixture_answers_httpx_and_records_the_call(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+
+        def test_chat(aigw):
+            response = httpx.post(
+                aigw.url("openai") + "/chat/completions",
+                json={"model": "gpt-4o-mini", "messages": []},
+                headers={"cf-aig-metadata": '{"user": "u1", "team": 7}'},
+            )
+            assert response.status_code == 200
+            call = aigw.calls.last
+            assert call.provider == "openai"
+            assert call.path == "chat/completions"
+            assert call.model == "gpt-4o-mini"
+            assert call.metadata == {"user": "u1", "team": 7}
+            assert aigw.log_ids == [response.headers["cf-aig-log-id"]]
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_unexpected_request_fails_at_teardown_even_when_the_app_swallows_it(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+
+        def test_swallowed(aigw):
+            try:
+                httpx.post(
+                    "https://gateway.ai.cloudflare.com/v1/other-account/test-gateway/openai/chat/completions",
+                    json={},
+                ).raise_for_status()
+            except httpx.HTTPStatusError:
+                pass
+        """,
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_swallowed*",
+            "pytest-aigw found 1 problem(s) in what the app sent to the AI Gateway fake:",
+            "  1. unexpected request POST https://gateway.ai.cloudflare.com/v1/other-account/"
+            "test-gateway/openai/chat/completions: it names account 'other-account' and gateway"
+            " 'test-gateway', but the fake serves account '0123456789abcdef0123456789abcdef'"
+            " and gateway 'test-gateway'",
+            "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False).",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            '{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6}',
+            "cf-aig-metadata has 6 entries but the gateway keeps at most 5 (the first 5);"
+            " dropped: 'f'",
+        ),
+        (
+            '{"user": "u1", "ctx": {"nested": true}}',
+            "cf-aig-metadata values must be strings, numbers or booleans, not null, objects"
+            " or arrays (see 'ctx'); the gateway then stores no metadata at all",
+        ),
+        ('{"user": null}', "*not null, objects or arrays (see 'user')*"),
+        ("{not json", "cf-aig-metadata is not valid JSON (*); nothing is stored"),
+        ('["a", "b"]', "cf-aig-metadata must be a JSON object, got list *; nothing is stored"),
+        ('{"cf.user_id": "u"}', "*keys starting with 'cf.' are reserved and dropped: 'cf.user_id'"),
+    ],
+)
+def test_metadata_the_gateway_would_lose_fails_at_teardown(
+    pytester: pytest.Pytester, header: str, message: str
+) -> None:
+    result = run(
+        pytester,
+        f"""
+        import httpx
+
+        def test_send(aigw):
+            httpx.post(aigw.url("openai") + "/chat/completions", json={{}},
+                       headers={{"cf-aig-metadata": {header!r}}})
+        """,
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*1. call #1 POST " + GATEWAY + "/openai/chat/completions (log id *): " + message,
+            "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False).",
+        ]
+    )
+
+
+def test_strict_false_marker_turns_teardown_checks_off(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx, pytest
+
+        @pytest.mark.aigw(strict=False)
+        def test_send(aigw):
+            httpx.post(aigw.url("openai") + "/chat/completions", json={},
+                       headers={"cf-aig-metadata": '{"a": null}'})
+            assert aigw.calls.last.metadata is None
+            assert aigw.findings()
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_strict_false_in_ini_turns_checks_off_and_a_marker_turns_them_back_on(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\naigw_strict = false\n")
+    result = run(
+        pytester,
+        """
+        import httpx, pytest
+
+        def send(aigw):
+            httpx.post(aigw.url("openai") + "/chat/completions", json={},
+                       headers={"cf-aig-metadata": '{"a": null}'})
+
+        def test_lenient(aigw):
+            send(aigw)
+
+        @pytest.mark.aigw(strict=True)
+        def test_strict(aigw):
+            send(aigw)
+        """,
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_strict*"])
+
+
+def test_teardown_checks_are_skipped_when_the_test_already_failed(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+
+        def test_fails(aigw):
+            httpx.post(aigw.url("openai") + "/chat/completions", json={},
+                       headers={"cf-aig-metadata": "not json"})
+            assert False, "the test's own failure"
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.no_fnmatch_line("*pytest-aigw found*")
+
+
+def test_marker_options_merge_with_the_closest_winning(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pytest
+
+        pytestmark = pytest.mark.aigw(account_id="module-account", gateway_id="module-gw")
+
+        @pytest.mark.aigw(gateway_id="class-gw")
+        class TestIds:
+            def test_class_wins_for_gateway(self, aigw):
+                assert (aigw.account_id, aigw.gateway_id) == ("module-account", "class-gw")
+
+            @pytest.mark.aigw(gateway_id="fn-gw")
+            def test_function_wins(self, aigw):
+                assert aigw.gateway_id == "fn-gw"
+                assert aigw.gateway_url == (
+                    "https://gateway.ai.cloudflare.com/v1/module-account/fn-gw"
+                )
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naigw_account_id = acct123\naigw_gateway_id = prod-gw\n")
+    result = run(
+        pytester,
+        """
+        def test_ids(aigw):
+            assert aigw.url("openai") == "https://gateway.ai.cloudflare.com/v1/acct123/prod-gw/openai"
+        """,
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["aigw: mode=mock, account=acct123, gateway=prod-gw"])
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (
+            "aigw(stric=False)",
+            "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
+            " gateway_id, strict",
+        ),
+        (
+            "aigw(False)",
+            "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
+            " (False,). Allowed options: account_id, gateway_id, strict",
+        ),
+        ("aigw(strict='no')", "@pytest.mark.aigw(strict=...) must be True or False, got 'no'"),
+        (
+            "aigw(gateway_id='Bad Id')",
+            "gateway_id must be 1-64 characters of a-z, 0-9, '_' and inner '-' (the gateway's"
+            " own rule), got 'Bad Id'",
+        ),
+    ],
+)
+def test_bad_marker_errors_at_setup_with_the_allowed_options(
+    pytester: pytest.Pytester, marker: str, message: str
+) -> None:
+    result = run(
+        pytester,
+        f"""
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_marked(aigw):
+            pass
+        """,
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_marked*", message])
+
+
+def test_markers_are_registered_for_strict_marker_suites(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pytest
+
+        @pytest.mark.aigw(strict=True)
+        @pytest.mark.aigw_live
+        @pytest.mark.aigw_eval
+        def test_marked():
+            pass
+        """,
+        "--strict-markers",
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_plugin_can_be_disabled_with_p_no_aigw(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "def test_uses(aigw):\n    pass\n", "-p", "no:aigw")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'aigw' not found*"])
+
+
+def test_other_hosts_are_left_to_the_users_respx_mock(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+
+        def test_gateway_first(aigw, respx_mock):
+            respx_mock.get("https://api.example.com/user").respond(json={"id": 1})
+            assert httpx.get("https://api.example.com/user").json() == {"id": 1}
+            assert httpx.post(aigw.url("groq") + "/chat/completions", json={}).status_code == 200
+            assert len(aigw.calls) == 1
+
+        def test_respx_first(respx_mock, aigw):
+            respx_mock.get("https://api.example.com/user").respond(json={"id": 2})
+            assert httpx.post(aigw.url("groq") + "/chat/completions", json={}).status_code == 200
+            assert httpx.get("https://api.example.com/user").json() == {"id": 2}
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_composes_with_pytest_httpx_when_it_lets_gateway_requests_through(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx, pytest
+
+        @pytest.mark.httpx_mock(should_mock=lambda r: r.url.host != "gateway.ai.cloudflare.com")
+        def test_both(aigw, httpx_mock):
+            httpx_mock.add_response(url="https://api.example.com/user", json={"id": 3})
+            with httpx.Client() as client:
+                assert client.get("https://api.example.com/user").json() == {"id": 3}
+                reply = client.post(aigw.url("openai") + "/embeddings", json={"input": "x"})
+            assert reply.json()["object"] == "list"
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_importing_the_plugin_loads_no_http_or_hypothesis_module() -> None:
+    code = (
+        "import sys, pytest_aigw.plugin, pytest_aigw.metadata; "
+        "print(sorted(m for m in ('respx', 'httpx', 'httpx2', 'httpcore', 'httpcore2',"
+        " 'hypothesis') if m in sys.modules))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "[]"
