@@ -196,3 +196,23 @@ def test_bad_ids_are_refused_with_the_rule(kwargs: dict[str, str], message: str)
 def test_url_refuses_a_path_instead_of_a_provider_slug() -> None:
     with pytest.raises(ValueError, match="provider must be a slug such as 'openai'"):
         MockGateway().url("openai/chat")
+
+
+def test_concurrent_calls_are_recorded_in_the_order_their_ids_were_issued() -> None:
+    barrier = threading.Barrier(16)
+
+    def send(gw: MockGateway) -> None:
+        with httpx.Client() as client:
+            barrier.wait()
+            for _ in range(10):
+                client.post(gw.url("openai") + "/chat/completions", json={"model": "m"})
+
+    with MockGateway() as gw:
+        threads = [threading.Thread(target=send, args=(gw,)) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(gw.log_ids) == 160
+    assert gw.log_ids == sorted(gw.log_ids)
+    assert len(set(gw.log_ids)) == 160

@@ -74,37 +74,13 @@ class FakeGateway:
     def _answer(self, request: httpx.Request, target: Target) -> httpx.Response:
         sent = _decode_json(request)
         body = sent if isinstance(sent, dict) else None
-        parsed = metadata.parse(request.headers.get(metadata.HEADER))
-        log_id = self._new_id()
-        reply = build_reply(target.provider, target.path, body, log_id, int(self._clock()))
-        event_id = request.headers.get("cf-aig-event-id")
-        headers = {
-            "cf-aig-log-id": log_id,
-            "cf-aig-request-id": log_id,
-            "cf-aig-cache-status": "MISS",
-        }
-        if event_id is not None:
-            headers["cf-aig-event-id"] = event_id
-        response = httpx.Response(200, json=reply.body, headers=headers)
-        redacted, digests = redact_request(request)
-        self.calls.append(
-            Call(
-                provider=target.provider,
-                path=target.path,
-                model=model_of(target.provider, target.path, body),
-                metadata=parsed.stored,
-                metadata_header=parsed.header,
-                request=redacted,
-                json=sent,
-                status_code=response.status_code,
-                log_id=log_id,
-                cache_status="MISS",
-                event_id=event_id,
-                metadata_problems=parsed.problems,
-                response_headers=dict(response.headers),
-                _secret_digests=digests,
-            )
-        )
+        # One lock from issuing the id to recording the call keeps `calls` in id order.
+        with self._lock:
+            log_id = self._new_id()
+            reply = build_reply(target.provider, target.path, body, log_id, int(self._clock()))
+            headers = _gateway_headers(log_id, request.headers.get("cf-aig-event-id"))
+            response = httpx.Response(200, json=reply.body, headers=headers)
+            self.calls.append(_record(request, target, sent, response))
         return response
 
     def findings(self) -> list[str]:
@@ -123,6 +99,35 @@ class FakeGateway:
         self.calls.clear()
         with self._lock:
             self.unexpected.clear()
+
+
+def _gateway_headers(log_id: str, event_id: str | None) -> dict[str, str]:
+    headers = {"cf-aig-log-id": log_id, "cf-aig-request-id": log_id, "cf-aig-cache-status": "MISS"}
+    if event_id is not None:
+        headers["cf-aig-event-id"] = event_id
+    return headers
+
+
+def _record(request: httpx.Request, target: Target, sent: Any, response: httpx.Response) -> Call:
+    body = sent if isinstance(sent, dict) else None
+    parsed = metadata.parse(request.headers.get(metadata.HEADER))
+    redacted, digests = redact_request(request)
+    return Call(
+        provider=target.provider,
+        path=target.path,
+        model=model_of(target.provider, target.path, body),
+        metadata=parsed.stored,
+        metadata_header=parsed.header,
+        request=redacted,
+        json=sent,
+        status_code=response.status_code,
+        log_id=response.headers["cf-aig-log-id"],
+        cache_status=response.headers["cf-aig-cache-status"],
+        event_id=request.headers.get("cf-aig-event-id"),
+        metadata_problems=parsed.problems,
+        response_headers=dict(response.headers),
+        _secret_digests=digests,
+    )
 
 
 def _decode_json(request: httpx.Request) -> Any:

@@ -34,13 +34,13 @@ class Reply:
 
 
 def model_of(provider: str, path: str, body: Json | None) -> str | None:
-    """Name the model a request asks for: from the body, else from the path."""
+    """Name the model a request asks for: from the path where it names one, else the body."""
+    if provider == "azure-openai" and path.count("/") >= 2:
+        return path.split("/")[1]  # Azure serves the deployment, whatever the body says
     if body and isinstance(body.get("model"), str):
         return str(body["model"])
     if provider == "workers-ai" and "@" in path:
         return path[path.index("@") :]
-    if provider == "azure-openai" and path.count("/") >= 2:
-        return path.split("/")[1]
     if "models/" in path:
         return path.rsplit("models/", 1)[1].split(":", 1)[0]
     return None
