@@ -7,13 +7,14 @@ import hmac
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, overload
 
 import httpx
 
 from .metadata import MetadataProblem, MetadataValue
 
-__all__ = ["REDACTED", "SECRET_HEADERS", "Call", "CallList", "redact_request"]
+__all__ = ["REDACTED", "SECRET_HEADERS", "Call", "CallList", "redact_headers", "redact_url"]
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset(
@@ -42,7 +43,10 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _redact_url(url: httpx.URL) -> httpx.URL:
+def redact_url(url: httpx.URL) -> httpx.URL:
+    """Copy *url* with secret query values (``?key=``) redacted."""
+    if not url.query:
+        return url
     secret = [k for k in url.params if k.lower() in SECRET_QUERY_PARAMS]
     if not secret:
         return url
@@ -50,22 +54,22 @@ def _redact_url(url: httpx.URL) -> httpx.URL:
     return url.copy_with(params=params)
 
 
-def redact_request(request: httpx.Request) -> tuple[httpx.Request, dict[str, str]]:
-    """Copy *request* with secrets redacted; also return digests of the secrets."""
+def redact_headers(request: httpx.Request) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """Return the request's headers with secrets redacted, and digests of those secrets."""
     headers = []
     digests: dict[str, str] = {}
-    for name, value in request.headers.multi_items():
-        if name.lower() in SECRET_HEADERS:
-            digests[name.lower()] = _digest(value)
+    for raw_name, raw_value in request.headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        lowered = name.lower()
+        if lowered in SECRET_HEADERS:
+            digests[lowered] = _digest(value)
             value = _redact_value(value)
         headers.append((name, value))
-    for name, value in request.url.params.multi_items():
-        if name.lower() in SECRET_QUERY_PARAMS:
-            digests[f"?{name}"] = _digest(value)
-    copy = httpx.Request(
-        request.method, _redact_url(request.url), headers=headers, content=request.content
-    )
-    return copy, digests
+    if request.url.query:
+        for name, value in request.url.params.multi_items():
+            if name.lower() in SECRET_QUERY_PARAMS:
+                digests[f"?{name}"] = _digest(value)
+    return tuple(headers), digests
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,8 @@ class Call:
     model: str | None
     metadata: dict[str, MetadataValue] | None
     metadata_header: str | None
-    request: httpx.Request
+    method: str
+    url: httpx.URL
     json: Any
     status_code: int
     log_id: str
@@ -90,7 +95,14 @@ class Call:
     step: int | None = None
     metadata_problems: tuple[MetadataProblem, ...] = ()
     response_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    _headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    _content: bytes = field(default=b"", repr=False)
     _secret_digests: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def request(self) -> httpx.Request:
+        """The request as sent, secrets redacted (built on first use)."""
+        return httpx.Request(self.method, self.url, headers=self._headers, content=self._content)
 
     @property
     def headers(self) -> httpx.Headers:

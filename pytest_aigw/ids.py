@@ -24,11 +24,7 @@ _LOG_ID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 def _encode(value: int) -> str:
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return "".join(reversed(chars))
+    return "".join([_ALPHABET[(value >> shift) & 31] for shift in range(125, -1, -5)])
 
 
 def is_log_id(value: object) -> bool:

@@ -15,6 +15,7 @@ from typing import ClassVar
 import httpx
 import respx
 from respx.mocks import HTTPCoreMocker, Mocker
+from respx.models import AllMockedAssertionError, PassThrough
 
 __all__ = ["Interception"]
 
@@ -62,6 +63,34 @@ def _mockers() -> list[type[Mocker]]:
     return [HTTPCoreMocker] if extra is None else [HTTPCoreMocker, extra]
 
 
+class _GatewayRouter(respx.Router):
+    """A respx router that hands gateway requests straight to the fake.
+
+    It skips respx's route matching and call recording: the fake records its own
+    calls with secrets redacted, so nothing unredacted piles up here.
+    """
+
+    def __init__(self, mocker: type[Mocker], handler: Handler, wanted: Predicate) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        self._mocker = mocker
+        self._handle = handler
+        self._wanted = wanted
+        self._pass_through = respx.Route().pass_through()
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if self._wanted(request):
+            return self._handle(request)
+        if any(other is not self for other in self._mocker.routers):
+            # Not ours: let the user's own respx routers decide.
+            raise AllMockedAssertionError(f"RESPX: {request!r} not mocked!")
+        raise PassThrough(
+            f"not a gateway request: {request!r}", request=request, origin=self._pass_through
+        )
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        return self.handler(request)
+
+
 class Interception:
     """While started, requests that *wanted* accepts are answered by *handler*."""
 
@@ -72,8 +101,7 @@ class Interception:
 
     def start(self) -> None:
         for mocker in _mockers():
-            router = respx.Router(assert_all_called=False, assert_all_mocked=True)
-            router.route().side_effect = self._dispatcher(mocker, router)
+            router = _GatewayRouter(mocker, self._handler, self._wanted)
             mocker.register(router)
             mocker.start()
             self._routers.append((mocker, router))
@@ -83,15 +111,3 @@ class Interception:
             mocker, router = self._routers.pop()
             mocker.unregister(router)
             mocker.stop()
-
-    def _dispatcher(
-        self, mocker: type[Mocker], router: respx.Router
-    ) -> Callable[[httpx.Request], httpx.Response | httpx.Request | None]:
-        def dispatch(request: httpx.Request) -> httpx.Response | httpx.Request | None:
-            if self._wanted(request):
-                return self._handler(request)
-            if any(other is not router for other in mocker.routers):
-                return None  # not ours: let the user's own respx routers decide
-            return request  # nobody else mocks: pass through to the network
-
-        return dispatch

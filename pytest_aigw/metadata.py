@@ -68,6 +68,9 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _is_scalar(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
@@ -83,7 +86,7 @@ def parse(header: str | None) -> ParsedMetadata:
     if header is None:
         return ParsedMetadata(header=None, stored=None)
     try:
-        decoded = json.loads(header, parse_constant=_reject_constant)
+        decoded = _DECODER.decode(header)
     except ValueError as exc:
         problem = MetadataProblem(
             "invalid_json", (), f"{HEADER} is not valid JSON ({exc}); nothing is stored"

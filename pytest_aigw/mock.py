@@ -100,7 +100,9 @@ class MockGateway:
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; usable as ``httpx.MockTransport(aigw.handler)``."""
-        return self._fake.handle(request)
+        response = self._fake.handle(request)
+        response.read()  # callers may read .json() at once; interception skips this
+        return response
 
     def findings(self) -> list[str]:
         """Everything `check()` would report, one line each."""

@@ -216,3 +216,11 @@ def test_concurrent_calls_are_recorded_in_the_order_their_ids_were_issued() -> N
     assert len(gw.log_ids) == 160
     assert gw.log_ids == sorted(gw.log_ids)
     assert len(set(gw.log_ids)) == 160
+
+
+def test_interception_keeps_no_unredacted_copy_of_requests() -> None:
+    with MockGateway() as gw:
+        httpx.post(gw.url("openai") + "/x", headers={"authorization": "Bearer sk-hidden"})
+        held = [call for router in HTTPCoreMocker.routers for call in router.calls]
+    assert held == []
+    assert "sk-hidden" not in repr(gw.calls)

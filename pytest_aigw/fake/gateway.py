@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from .. import metadata
-from ..calls import Call, CallList, redact_request
+from ..calls import Call, CallList, redact_headers, redact_url
 from ..ids import new_log_id
 from .errors import gateway_error
 from .providers import build_reply, model_of
@@ -64,11 +64,9 @@ class FakeGateway:
         return self._answer(request, target)
 
     def _refuse(self, request: httpx.Request, route: UnknownRoute) -> httpx.Response:
-        redacted, _ = redact_request(request)
+        url = str(redact_url(request.url))
         with self._lock:
-            self.unexpected.append(
-                UnexpectedRequest(request.method, str(redacted.url), route.reason)
-            )
+            self.unexpected.append(UnexpectedRequest(request.method, url, route.reason))
         return gateway_error(route.status_code, route.code, route.message)
 
     def _answer(self, request: httpx.Request, target: Target) -> httpx.Response:
@@ -78,9 +76,11 @@ class FakeGateway:
         with self._lock:
             log_id = self._new_id()
             reply = build_reply(target.provider, target.path, body, log_id, int(self._clock()))
-            headers = _gateway_headers(log_id, request.headers.get("cf-aig-event-id"))
-            response = httpx.Response(200, json=reply.body, headers=headers)
-            self.calls.append(_record(request, target, sent, response))
+            data = json.dumps(reply.body, separators=(",", ":")).encode()
+            headers = _gateway_headers(log_id, request.headers.get("cf-aig-event-id"), data)
+            # Built from a stream so httpx does not re-read and re-scan what we just made.
+            response = httpx.Response(200, headers=headers, stream=httpx.ByteStream(data))
+            self.calls.append(_record(request, target, sent, headers))
         return response
 
     def findings(self) -> list[str]:
@@ -89,7 +89,7 @@ class FakeGateway:
         for number, call in enumerate(self.calls, start=1):
             for problem in call.metadata_problems:
                 found.append(
-                    f"call #{number} {call.request.method} {call.request.url}"
+                    f"call #{number} {call.method} {call.url}"
                     f" (log id {call.log_id}): {problem.message}"
                 )
         return found
@@ -101,31 +101,40 @@ class FakeGateway:
             self.unexpected.clear()
 
 
-def _gateway_headers(log_id: str, event_id: str | None) -> dict[str, str]:
-    headers = {"cf-aig-log-id": log_id, "cf-aig-request-id": log_id, "cf-aig-cache-status": "MISS"}
+def _gateway_headers(log_id: str, event_id: str | None, body: bytes) -> dict[str, str]:
+    headers = {
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "cf-aig-log-id": log_id,
+        "cf-aig-request-id": log_id,
+        "cf-aig-cache-status": "MISS",
+    }
     if event_id is not None:
         headers["cf-aig-event-id"] = event_id
     return headers
 
 
-def _record(request: httpx.Request, target: Target, sent: Any, response: httpx.Response) -> Call:
+def _record(request: httpx.Request, target: Target, sent: Any, headers: dict[str, str]) -> Call:
     body = sent if isinstance(sent, dict) else None
     parsed = metadata.parse(request.headers.get(metadata.HEADER))
-    redacted, digests = redact_request(request)
+    redacted_headers, digests = redact_headers(request)
     return Call(
         provider=target.provider,
         path=target.path,
         model=model_of(target.provider, target.path, body),
         metadata=parsed.stored,
         metadata_header=parsed.header,
-        request=redacted,
+        method=request.method,
+        url=redact_url(request.url),
         json=sent,
-        status_code=response.status_code,
-        log_id=response.headers["cf-aig-log-id"],
-        cache_status=response.headers["cf-aig-cache-status"],
-        event_id=request.headers.get("cf-aig-event-id"),
+        status_code=200,
+        log_id=headers["cf-aig-log-id"],
+        cache_status=headers["cf-aig-cache-status"],
+        event_id=headers.get("cf-aig-event-id"),
         metadata_problems=parsed.problems,
-        response_headers=dict(response.headers),
+        response_headers=headers,
+        _headers=redacted_headers,
+        _content=request.content,
         _secret_digests=digests,
     )
 

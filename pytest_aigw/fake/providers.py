@@ -47,7 +47,7 @@ def model_of(provider: str, path: str, body: Json | None) -> str | None:
 
 
 def estimate_tokens(value: object) -> int:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = value if isinstance(value, str) else json.dumps(value)
     return max(1, math.ceil(len(text) / 4))
 
 
