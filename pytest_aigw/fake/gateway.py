@@ -15,7 +15,7 @@ from .. import metadata
 from ..calls import Call, CallList, redact_headers, redact_url
 from ..ids import new_log_id
 from .errors import gateway_error
-from .providers import build_reply, model_of
+from .providers import build_reply
 from .routing import GATEWAY_HOST, Target, UnknownRoute, resolve_target
 
 __all__ = ["FakeGateway", "UnexpectedRequest"]
@@ -72,15 +72,18 @@ class FakeGateway:
     def _answer(self, request: httpx.Request, target: Target) -> httpx.Response:
         sent = _decode_json(request)
         body = sent if isinstance(sent, dict) else None
-        # One lock from issuing the id to recording the call keeps `calls` in id order.
+        event_id = request.headers.get("cf-aig-event-id")
+        record = _recorder(request, target, sent)
+        # One lock from issuing the id to recording the call keeps `calls` in id order;
+        # everything that does not need the id is done before it is taken.
         with self._lock:
             log_id = self._new_id()
             reply = build_reply(target.provider, target.path, body, log_id, int(self._clock()))
             data = json.dumps(reply.body, separators=(",", ":")).encode()
-            headers = _gateway_headers(log_id, request.headers.get("cf-aig-event-id"), data)
+            headers = _gateway_headers(log_id, event_id, data)
             # Built from a stream so httpx does not re-read and re-scan what we just made.
             response = httpx.Response(200, headers=headers, stream=httpx.ByteStream(data))
-            self.calls.append(_record(request, target, sent, headers))
+            self.calls.append(record(model=reply.model, response_headers=headers))
         return response
 
     def findings(self) -> list[str]:
@@ -114,29 +117,33 @@ def _gateway_headers(log_id: str, event_id: str | None, body: bytes) -> dict[str
     return headers
 
 
-def _record(request: httpx.Request, target: Target, sent: Any, headers: dict[str, str]) -> Call:
-    body = sent if isinstance(sent, dict) else None
+def _recorder(request: httpx.Request, target: Target, sent: Any) -> Callable[..., Call]:
+    """Prepare the call record from the request; the reply's parts are filled in later."""
     parsed = metadata.parse(request.headers.get(metadata.HEADER))
     redacted_headers, digests = redact_headers(request)
-    return Call(
-        provider=target.provider,
-        path=target.path,
-        model=model_of(target.provider, target.path, body),
-        metadata=parsed.stored,
-        metadata_header=parsed.header,
-        method=request.method,
-        url=redact_url(request.url),
-        json=sent,
-        status_code=200,
-        log_id=headers["cf-aig-log-id"],
-        cache_status=headers["cf-aig-cache-status"],
-        event_id=headers.get("cf-aig-event-id"),
-        metadata_problems=parsed.problems,
-        response_headers=headers,
-        _headers=redacted_headers,
-        _content=request.content,
-        _secret_digests=digests,
-    )
+
+    def record(*, model: str | None, response_headers: dict[str, str]) -> Call:
+        return Call(
+            provider=target.provider,
+            path=target.path,
+            model=model,
+            metadata=parsed.stored,
+            metadata_header=parsed.header,
+            method=request.method,
+            url=redact_url(request.url),
+            json=sent,
+            status_code=200,
+            log_id=response_headers["cf-aig-log-id"],
+            cache_status=response_headers["cf-aig-cache-status"],
+            event_id=response_headers.get("cf-aig-event-id"),
+            metadata_problems=parsed.problems,
+            response_headers=response_headers,
+            _headers=redacted_headers,
+            _content=request.content,
+            _secret_digests=digests,
+        )
+
+    return record
 
 
 def _decode_json(request: httpx.Request) -> Any:

@@ -26,9 +26,10 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class Reply:
-    """A provider's answer body, with the token counts it reports."""
+    """A provider's answer body, the model the request named, and the token counts."""
 
     body: Json
+    model: str | None
     tokens_in: int
     tokens_out: int
 
@@ -63,17 +64,18 @@ def _prompt(body: Json | None) -> object:
 def build_reply(provider: str, path: str, body: Json | None, reply_id: str, now: int) -> Reply:
     """Answer a request the way *provider* would answer it at *path*."""
     shape = _shape_for(provider, path)
+    model = model_of(provider, path, body)
     context = _Context(
         provider=provider,
         path=path,
         body=body or {},
-        model=model_of(provider, path, body) or "unknown",
+        model=model or "unknown",
         reply_id=reply_id.lower(),
         now=now,
         tokens_in=estimate_tokens(_prompt(body)),
         tokens_out=0 if shape is _embeddings else estimate_tokens(DEFAULT_CONTENT),
     )
-    return Reply(shape(context), context.tokens_in, context.tokens_out)
+    return Reply(shape(context), model, context.tokens_in, context.tokens_out)
 
 
 @dataclass(frozen=True)
