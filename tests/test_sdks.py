@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -285,38 +286,33 @@ def test_anthropic_x_api_key_header_is_redacted_but_can_be_matched(
 # --- plain httpx and httpx2 ------------------------------------------------------------
 
 
-def httpx_sync(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-    with httpx.Client() as client:
-        reply = client.post(url, headers=headers, json=body)
-    return reply.status_code, reply.json()
+def sync_post(module: ModuleType) -> Post:
+    """POST with *module*'s sync client (httpx and httpx2 share the API)."""
 
-
-def httpx_async(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-    async def run() -> tuple[int, Any]:
-        async with httpx.AsyncClient() as client:
-            reply = await client.post(url, headers=headers, json=body)
+    def post(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+        with module.Client() as client:
+            reply = client.post(url, headers=headers, json=body)
         return reply.status_code, reply.json()
 
-    return asyncio.run(run())
+    return post
 
 
-def httpx2_sync(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-    with httpx2.Client() as client:
-        reply = client.post(url, headers=headers, json=body)
-    return reply.status_code, reply.json()
+def async_post(module: ModuleType) -> Post:
+    """POST with *module*'s async client, run to completion."""
 
+    def post(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+        async def run() -> tuple[int, Any]:
+            async with module.AsyncClient() as client:
+                reply = await client.post(url, headers=headers, json=body)
+            return reply.status_code, reply.json()
 
-def httpx2_async(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-    async def run() -> tuple[int, Any]:
-        async with httpx2.AsyncClient() as client:
-            reply = await client.post(url, headers=headers, json=body)
-        return reply.status_code, reply.json()
+        return asyncio.run(run())
 
-    return asyncio.run(run())
+    return post
 
 
 @pytest.fixture(
-    params=[httpx_sync, httpx_async, httpx2_sync, httpx2_async],
+    params=[sync_post(httpx), async_post(httpx), sync_post(httpx2), async_post(httpx2)],
     ids=["httpx-sync", "httpx-async", "httpx2-sync", "httpx2-async"],
 )
 def post(request: pytest.FixtureRequest) -> Post:
