@@ -12,6 +12,7 @@ from typing import Any, overload
 
 import httpx
 
+from .fake.options import NO_OPTIONS, RequestOptions
 from .metadata import MetadataProblem, MetadataValue
 
 __all__ = ["REDACTED", "SECRET_HEADERS", "Call", "CallList", "redact_headers", "redact_url"]
@@ -78,6 +79,13 @@ class Call:
 
     `request` is a copy with secrets redacted; use `secret_matches` to check which
     key the app sent without the key ever being stored.
+
+    `status_code` is None and `fault` names the failure ("timeout", "disconnect") when
+    a scripted network fault replaced the answer; `fault` is "cut" for a stream cut
+    mid-way. `log_id` is None where the gateway logs nothing (refused before any
+    provider: authentication, invalid headers). `options` holds the request's
+    `cf-aig-*` settings; `attempts` counts provider attempts (0 for a cache hit);
+    `step` is the universal step that answered.
     """
 
     provider: str
@@ -88,11 +96,14 @@ class Call:
     method: str
     url: httpx.URL
     json: Any
-    status_code: int
-    log_id: str
+    status_code: int | None
+    log_id: str | None
     cache_status: str
     event_id: str | None
     step: int | None = None
+    options: RequestOptions = NO_OPTIONS
+    attempts: int = 1
+    fault: str | None = None
     metadata_problems: tuple[MetadataProblem, ...] = ()
     response_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     _headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)

@@ -8,6 +8,7 @@ user's own respx routers when some are active, and to the network otherwise.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Callable
 from typing import ClassVar
@@ -16,6 +17,8 @@ import httpx
 import respx
 from respx.mocks import HTTPCoreMocker, Mocker
 from respx.models import AllMockedAssertionError, PassThrough
+
+from .fake.transport import ChunkStream, TranslatedStream, TransportFault
 
 __all__ = ["Interception"]
 
@@ -67,19 +70,22 @@ class _GatewayRouter(respx.Router):
     """A respx router that hands gateway requests straight to the fake.
 
     It skips respx's route matching and call recording: the fake records its own
-    calls with secrets redacted, so nothing unredacted piles up here.
+    calls with secrets redacted, so nothing unredacted piles up here. Network
+    faults are raised as the connection pool's own errors (from *library*), which
+    the client maps to its public ones, as it does for a real network.
     """
 
     def __init__(self, mocker: type[Mocker], handler: Handler, wanted: Predicate) -> None:
         super().__init__(assert_all_called=False, assert_all_mocked=True)
         self._mocker = mocker
+        self._library = importlib.import_module(mocker.name)
         self._handle = handler
         self._wanted = wanted
         self._pass_through = respx.Route().pass_through()
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self._wanted(request):
-            return self._handle(request)
+            return self._answer(request)
         if any(other is not self for other in self._mocker.routers):
             # Not ours: let the user's own respx routers decide.
             raise AllMockedAssertionError(f"RESPX: {request!r} not mocked!")
@@ -89,6 +95,15 @@ class _GatewayRouter(respx.Router):
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         return self.handler(request)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = self._handle(request)
+        except TransportFault as fault:
+            raise fault.as_error(self._library) from None
+        if isinstance(response.stream, ChunkStream) and response.stream.cut_after is not None:
+            response.stream = TranslatedStream(response.stream, self._library)
+        return response
 
 
 class Interception:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from ._config import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
 from ._errors import ConfigError, GatewayCheckError
 from .calls import CallList
+from .clock import Clock
+from .fake.errors import GATEWAY_ERRORS
 from .fake.gateway import FakeGateway, UnexpectedRequest
+from .fake.options import MAX_CACHE_TTL
 from .fake.routing import GATEWAY_HOST, GATEWAY_ID_PATTERN
+from .fake.scripts import Matcher, Script, failure_script, reply_script
+from .fake.transport import TransportFault
 
 if TYPE_CHECKING:
     from .intercept import Interception
@@ -36,6 +42,21 @@ def validate_ids(account_id: object, gateway_id: object) -> None:
         )
 
 
+def validate_settings(authenticated: object, cache_ttl: object) -> None:
+    """Raise `ConfigError` unless the gateway-wide settings make sense."""
+    if not isinstance(authenticated, bool):
+        raise ConfigError(f"authenticated must be True or False, got {authenticated!r}")
+    if cache_ttl is not None and (
+        not isinstance(cache_ttl, int)
+        or isinstance(cache_ttl, bool)
+        or not 1 <= cache_ttl <= MAX_CACHE_TTL
+    ):
+        raise ConfigError(
+            f"cache_ttl must be whole seconds from 1 to {MAX_CACHE_TTL} (one month),"
+            f" or None for no gateway-wide caching; got {cache_ttl!r}"
+        )
+
+
 class MockGateway:
     """A fake Cloudflare AI Gateway that the app's httpx and httpx2 clients reach.
 
@@ -56,10 +77,15 @@ class MockGateway:
         account_id: str = DEFAULT_ACCOUNT_ID,
         gateway_id: str = DEFAULT_GATEWAY_ID,
         strict: bool = True,
+        authenticated: bool = False,
+        cache_ttl: int | None = None,
     ) -> None:
         validate_ids(account_id, gateway_id)
+        validate_settings(authenticated, cache_ttl)
         self.strict = strict
-        self._fake = FakeGateway(account_id, gateway_id)
+        self._fake = FakeGateway(
+            account_id, gateway_id, authenticated=authenticated, cache_ttl=cache_ttl
+        )
         self._interception: Interception | None = None
 
     @property
@@ -71,6 +97,21 @@ class MockGateway:
     def gateway_id(self) -> str:
         """The gateway id the fake serves."""
         return self._fake.gateway_id
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether requests need `cf-aig-authorization` (401, code 2009, without it)."""
+        return self._fake.authenticated
+
+    @authenticated.setter
+    def authenticated(self, value: bool) -> None:
+        validate_settings(value, self._fake.cache_ttl)
+        self._fake.authenticated = value
+
+    @property
+    def clock(self) -> Clock:
+        """The fake's clock; ``aigw.clock.advance(61)`` steps past a 60 s cache TTL."""
+        return self._fake.clock
 
     @property
     def gateway_url(self) -> str:
@@ -91,17 +132,106 @@ class MockGateway:
     @property
     def log_ids(self) -> list[str]:
         """The `cf-aig-log-id` values issued so far, in order."""
-        return [call.log_id for call in self._fake.calls]
+        return [call.log_id for call in self._fake.calls if call.log_id is not None]
 
     @property
     def unexpected(self) -> list[UnexpectedRequest]:
         """Requests on the gateway host that the fake does not serve."""
         return list(self._fake.unexpected)
 
+    def respond(
+        self,
+        content: str | Sequence[str] | None = None,
+        *,
+        provider: str | None = None,
+        model: Matcher = None,
+        path: Matcher = None,
+        status: int = 200,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool | None = None,
+        times: int | None = 1,
+        latency: float = 0.0,
+        cut_after: int | None = None,
+        optional: bool = False,
+    ) -> Script:
+        """Script the provider's next answer to requests that match.
+
+        *content* is the reply text, shaped like the provider's reply (a list of
+        strings gives the stream's pieces); *json* is an exact body instead.
+        *provider*, *model* (str or compiled regex; ``provider/model`` matches on
+        the compat endpoint) and *path* choose the requests; left out, they match
+        any. Scripts answer in the order registered, each *times* times (None: any
+        number); one that never answers fails the test at teardown unless
+        *optional*. *stream* forces or refuses SSE (None follows the request);
+        *latency* delays the first byte (seconds); *cut_after* drops the
+        connection after that many chunks.
+        """
+        make = reply_script(
+            content,
+            provider=provider,
+            model=model,
+            path=path,
+            status=status,
+            json=json,
+            headers=headers or {},
+            stream=stream,
+            times=times,
+            latency=latency,
+            cut_after=cut_after,
+            optional=optional,
+        )
+        return self._fake.scripts.add(make)
+
+    def fail(
+        self,
+        status: int | Literal["timeout", "disconnect"],
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        origin: Literal["gateway", "provider"] | None = None,
+        provider: str | None = None,
+        model: Matcher = None,
+        path: Matcher = None,
+        headers: Mapping[str, str] | None = None,
+        times: int | None = 1,
+        optional: bool = False,
+    ) -> Script:
+        """Script an error for requests that match (matchers and *times* as `respond`).
+
+        A status the gateway itself answers (401 code 2009, 402 code 2021, 429 code
+        2003) gives the gateway's error body; any other status, or
+        ``origin="provider"``, gives the provider's own error format. ``"timeout"``
+        and ``"disconnect"`` make the app's HTTP client raise its ReadTimeout or
+        RemoteProtocolError, as a dropped network would.
+        """
+        make = failure_script(
+            status,
+            code=code,
+            message=message,
+            origin=origin,
+            provider=provider,
+            model=model,
+            path=path,
+            headers=headers or {},
+            times=times,
+            optional=optional,
+            gateway_codes=GATEWAY_ERRORS,
+        )
+        return self._fake.scripts.add(make)
+
+    @property
+    def scripts(self) -> list[Script]:
+        """The scripted replies and failures, in the order registered, with use counts."""
+        return list(self._fake.scripts)
+
     def handler(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; usable as ``httpx.MockTransport(aigw.handler)``."""
-        response = self._fake.handle(request)
-        response.read()  # callers may read .json() at once; interception skips this
+        try:
+            response = self._fake.handle(request)
+            response.read()  # callers may read .json() at once; interception skips this
+        except TransportFault as fault:
+            raise fault.as_error(httpx) from None
         return response
 
     def findings(self) -> list[str]:
@@ -119,7 +249,7 @@ class MockGateway:
             )
 
     def reset(self) -> None:
-        """Forget every call and pending finding (e.g. between Hypothesis examples)."""
+        """Forget calls, scripts, cached answers and pending findings (per Hypothesis example)."""
         self._fake.reset()
 
     def start(self) -> None:

@@ -108,7 +108,6 @@ def test_response_headers_carry_log_id_cache_status_and_echoed_event_id() -> Non
         ("/v1/acct", 400, 2008, "does not have the gateway's shape"),
         ("/v1/other/test-gateway/openai/x", 404, 2001, "names account 'other'"),
         ("/v1/0123456789abcdef0123456789abcdef/other-gw/openai/x", 404, 2001, "gateway 'other-gw'"),
-        ("/v1/0123456789abcdef0123456789abcdef/test-gateway", 400, 2008, "names no provider"),
         (
             "/v1/0123456789abcdef0123456789abcdef/test-gateway/Bad_Slug/x",
             400,

@@ -1,36 +1,86 @@
-"""The fake gateway core: routes a request, answers like the provider, records it."""
+"""The fake gateway core: routes a request, answers like the gateway, records it.
+
+    request ─ route ─┬─ provider  /{provider}/{path}         ─┐
+                     ├─ compat    /compat/chat/completions     ├─ cache ─ retries ─ script
+                     └─ universal /  (steps tried in order)   ─┘          or default reply
+
+One lock runs from issuing the log id to recording the call, so `calls` stays in
+log-id order under concurrency; parsing and redaction happen before it is taken.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
 from .. import metadata
 from ..calls import Call, CallList, redact_headers, redact_url
+from ..clock import Clock
 from ..ids import new_log_id
-from .errors import gateway_error
-from .providers import build_reply
-from .routing import GATEWAY_HOST, Target, UnknownRoute, resolve_target
+from .answers import Answer, Job, default_answer, failure_answer, gateway_answer, reply_answer
+from .answers import timed_out as timed_out_answer
+from .cache import ResponseCache, cache_key, cache_ttl
+from .errors import INPUT_ERROR, UNAUTHORIZED, GatewayFault, gateway_error
+from .options import InvalidOption, RequestOptions, cf_headers, parse_options
+from .providers import model_of
+from .routing import GATEWAY_HOST, Target, Universal, UnknownRoute, resolve_target
+from .scripts import Failure, ScriptBook
+from .transport import ChunkStream
+from .universal import InvalidSteps, parse_steps
 
 __all__ = ["FakeGateway", "UnexpectedRequest"]
+
+MODEL_NOT_FOUND = GatewayFault(400, 7003, "Model not found")
+UNMATCHED = GatewayFault(404, 0, "pytest-aigw")  # code 0: never a real gateway code
+FIX_UNMATCHED = (
+    "Fix: add an aigw.respond(...) or aigw.fail(...) that matches this request, loosen a"
+    " matcher, or allow more uses with times=N (times=None for any number)."
+)
 
 
 @dataclass(frozen=True)
 class UnexpectedRequest:
-    """A request on the gateway host that this fake does not serve (secrets redacted)."""
+    """A request the fake cannot answer as the test intends (secrets redacted)."""
 
     method: str
     url: str
     reason: str
+    hint: str = ""
 
     def describe(self) -> str:
-        return f"unexpected request {self.method} {self.url}: {self.reason}"
+        text = f"unexpected request {self.method} {self.url}: {self.reason}"
+        return f"{text}\n     {self.hint}" if self.hint else text
+
+
+class _Unmatched(Exception):
+    def __init__(self, job: Job, closest: list[str]) -> None:
+        self.reason = (
+            f"no scripted reply matches it (provider {job.provider!r}, model {job.model!r},"
+            f" path {job.path!r}). Closest scripted replies, unused first:\n       "
+            + "\n       ".join(closest)
+        )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Which provider answered, what it answered, and the gateway's view of it."""
+
+    provider: str
+    path: str
+    model: str | None
+    json: Any
+    answer: Answer
+    options: RequestOptions
+    step: int | None = None
+    cache_status: str = "MISS"
+    attempts: int = 1
+    headers: Mapping[str, str] = field(default_factory=dict)
+    metadata_header: str | None = None  # a universal step's own cf-aig-metadata
 
 
 class FakeGateway:
@@ -41,14 +91,20 @@ class FakeGateway:
         account_id: str,
         gateway_id: str,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         new_id: Callable[[], str] = new_log_id,
+        authenticated: bool = False,
+        cache_ttl: int | None = None,
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
+        self.authenticated = authenticated
+        self.cache_ttl = cache_ttl
+        self.clock = clock or Clock()
         self.calls = CallList()
         self.unexpected: list[UnexpectedRequest] = []
-        self._clock = clock
+        self.scripts = ScriptBook()
+        self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
         self._new_id = new_id
         self._lock = threading.Lock()
 
@@ -56,38 +112,153 @@ class FakeGateway:
         return request.url.host == GATEWAY_HOST
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        """Answer *request* as the gateway would, and record it."""
+        """Answer *request* as the gateway would, and record it.
+
+        Raises `TransportFault` where a scripted network failure replaces the answer.
+        """
         request.read()
-        target = resolve_target(request.url.path, self.account_id, self.gateway_id)
-        if isinstance(target, UnknownRoute):
-            return self._refuse(request, target)
-        return self._answer(request, target)
-
-    def _refuse(self, request: httpx.Request, route: UnknownRoute) -> httpx.Response:
-        url = str(redact_url(request.url))
-        with self._lock:
-            self.unexpected.append(UnexpectedRequest(request.method, url, route.reason))
-        return gateway_error(route.status_code, route.code, route.message)
-
-    def _answer(self, request: httpx.Request, target: Target) -> httpx.Response:
-        sent = _decode_json(request)
-        body = sent if isinstance(sent, dict) else None
-        event_id = request.headers.get("cf-aig-event-id")
-        record = _recorder(request, target, sent)
-        # One lock from issuing the id to recording the call keeps `calls` in id order;
-        # everything that does not need the id is done before it is taken.
+        route = resolve_target(request.method, request.url.path, self.account_id, self.gateway_id)
+        if isinstance(route, UnknownRoute):
+            with self._lock:
+                return self._refuse(request, route.reason, route.hint, route.fault)
+        draft = _Draft.of(request)
         with self._lock:
             log_id = self._new_id()
-            reply = build_reply(target.provider, target.path, body, log_id, int(self._clock()))
-            data = json.dumps(reply.body, separators=(",", ":")).encode()
-            headers = _gateway_headers(log_id, event_id, data)
-            # Built from a stream so httpx does not re-read and re-scan what we just made.
-            response = httpx.Response(200, headers=headers, stream=httpx.ByteStream(data))
-            self.calls.append(record(model=reply.model, response_headers=headers))
-        return response
+            try:
+                outcome = self._decide(draft, route, log_id)
+            except _Unmatched as unmatched:
+                return self._refuse(request, unmatched.reason, FIX_UNMATCHED, UNMATCHED)
+            if not outcome.answer.logged:
+                log_id = ""
+            headers = _gateway_headers(outcome, log_id)
+            self.calls.append(draft.call(outcome, log_id or None, headers))
+        answer = outcome.answer
+        if answer.fault is not None:
+            raise answer.fault
+        stream = ChunkStream(answer.chunks, delay=answer.delay, cut_after=answer.cut_after)
+        return httpx.Response(answer.status, headers=headers, stream=stream)
+
+    def _refuse(
+        self, request: httpx.Request, reason: str, hint: str, fault: GatewayFault
+    ) -> httpx.Response:
+        url = str(redact_url(request.url))
+        refused = UnexpectedRequest(request.method, url, reason, hint)
+        self.unexpected.append(refused)
+        message = fault.message
+        if fault is UNMATCHED:
+            message = f"pytest-aigw: {refused.describe()}"
+        return gateway_error(fault.status_code, fault.code, message)
+
+    def _decide(self, draft: _Draft, route: Target | Universal, log_id: str) -> _Outcome:
+        provider, path = (
+            ("universal", "") if isinstance(route, Universal) else (route.provider, route.path)
+        )
+        if self.authenticated and not _authorized(draft.cf):
+            return draft.refused(provider, path, gateway_answer(UNAUTHORIZED, logged=False))
+        try:
+            options = parse_options(draft.cf)
+            if isinstance(route, Universal):
+                return self._universal(draft, options, log_id)
+            if route.provider == "compat":
+                return self._compat(draft, route, options, log_id)
+            return self._direct(draft, route, options, log_id)
+        except (InvalidOption, InvalidSteps) as error:
+            answer = gateway_answer(INPUT_ERROR, str(error), logged=False)
+            return draft.refused(provider, path, answer)
+
+    def _job(
+        self, provider: str, path: str, body: Any, raw: bytes, options: RequestOptions, log_id: str
+    ) -> Job:
+        dict_body = body if isinstance(body, dict) else None
+        model = model_of(provider, path, dict_body)
+        now = int(self.clock.now())
+        return Job(provider, path, model, dict_body, raw, options, (provider, path), log_id, now)
+
+    def _direct(
+        self, draft: _Draft, target: Target, options: RequestOptions, log_id: str
+    ) -> _Outcome:
+        job = self._job(target.provider, target.path, draft.json, draft.content, options, log_id)
+        return self._run(job, draft.json)
+
+    def _compat(
+        self, draft: _Draft, target: Target, options: RequestOptions, log_id: str
+    ) -> _Outcome:
+        body = draft.json if isinstance(draft.json, dict) else {}
+        model = body.get("model")
+        if not isinstance(model, str) or "/" not in model.strip("/"):
+            detail = (
+                f"{model} (the compat endpoint takes 'provider/model',"
+                " for example 'openai/gpt-4o-mini')"
+            )
+            answer = gateway_answer(MODEL_NOT_FOUND, detail, logged=False)
+            return draft.refused("compat", target.path, answer)
+        provider, bare = model.strip("/").split("/", 1)
+        job = self._job(
+            provider, target.path, {**body, "model": bare}, draft.content, options, log_id
+        )
+        job = replace(job, shape=("compat", target.path))  # OpenAI-shaped, whoever answers
+        routed = {"cf-aig-model": bare, "cf-aig-provider": provider}
+        return self._run(job, draft.json, headers=routed)
+
+    def _universal(self, draft: _Draft, options: RequestOptions, log_id: str) -> _Outcome:
+        steps = parse_steps(draft.json)
+        outcome: _Outcome | None = None
+        for index, step in enumerate(steps):
+            step_options = (
+                parse_options({**draft.cf, **step.cf_headers}) if step.cf_headers else options
+            )
+            job = self._job(
+                step.provider, step.endpoint, step.query, step.body, step_options, log_id
+            )
+            own_metadata = step.cf_headers.get(metadata.HEADER)
+            outcome = self._run(job, step.query, step=index, metadata_header=own_metadata)
+            if outcome.answer.ok or outcome.answer.fault is not None:
+                break
+        assert outcome is not None  # parse_steps never returns an empty list
+        return outcome
+
+    def _run(self, job: Job, sent: Any, **extra: Any) -> _Outcome:
+        """Answer *job* from the cache, or from the provider with the gateway's retries."""
+        ttl = cache_ttl(job.options, self.cache_ttl)
+        key = cache_key(job.provider, job.path, job.raw, job.options.cache_key) if ttl else ""
+        cached = self.cache.get(key) if ttl else None
+        if cached is not None:
+            return _Outcome(
+                job.provider, job.path, job.model, sent, cached, job.options,
+                cache_status="HIT", attempts=0, **extra,
+            )  # fmt: skip
+        answer, attempts = self._with_retries(job)
+        if ttl and answer.ok and answer.cut_after is None:
+            self.cache.put(key, replace(answer, delay=0.0), ttl)
+        return _Outcome(
+            job.provider, job.path, job.model, sent, answer, job.options,
+            attempts=attempts, **extra,
+        )  # fmt: skip
+
+    def _with_retries(self, job: Job) -> tuple[Answer, int]:
+        limit = job.options.max_attempts or 1
+        timeout = job.options.request_timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = self._attempt(job)
+            if timeout is not None and answer.delay * 1000 > timeout:
+                answer = timed_out_answer(timeout)
+            if answer.ok or not answer.retryable or attempt >= limit:
+                return answer, attempt
+
+    def _attempt(self, job: Job) -> Answer:
+        if not self.scripts:
+            return default_answer(job)
+        script = self.scripts.take(job.provider, job.model, job.path)
+        if script is None:
+            raise _Unmatched(job, self.scripts.closest(job.provider, job.model, job.path))
+        if isinstance(script.action, Failure):
+            return failure_answer(job, script.action)
+        return reply_answer(job, script.action)
 
     def findings(self) -> list[str]:
-        """Describe everything the app sent that the real gateway would refuse or lose."""
+        """Describe everything the real gateway would refuse or lose, and unused scripts."""
         found = [u.describe() for u in self.unexpected]
         for number, call in enumerate(self.calls, start=1):
             for problem in call.metadata_problems:
@@ -95,55 +266,109 @@ class FakeGateway:
                     f"call #{number} {call.method} {call.url}"
                     f" (log id {call.log_id}): {problem.message}"
                 )
+        found.extend(self.scripts.unused())
         return found
 
     def reset(self) -> None:
-        """Forget every call and unexpected request."""
-        self.calls.clear()
+        """Forget every call, unexpected request, scripted reply and cached answer."""
         with self._lock:
+            self.calls.clear()
             self.unexpected.clear()
+            self.scripts.clear()
+            self.cache.clear()
 
 
-def _gateway_headers(log_id: str, event_id: str | None, body: bytes) -> dict[str, str]:
-    headers = {
-        "content-type": "application/json",
-        "content-length": str(len(body)),
-        "cf-aig-log-id": log_id,
-        "cf-aig-request-id": log_id,
-        "cf-aig-cache-status": "MISS",
-    }
-    if event_id is not None:
-        headers["cf-aig-event-id"] = event_id
+def _authorized(cf: Mapping[str, str]) -> bool:
+    token = cf.get("cf-aig-authorization", "")
+    return token.startswith("Bearer ") and bool(token[len("Bearer ") :].strip())
+
+
+def _gateway_headers(outcome: _Outcome, log_id: str) -> dict[str, str]:
+    answer = outcome.answer
+    headers = {"content-type": answer.content_type}
+    if not answer.streamed:
+        headers["content-length"] = str(sum(map(len, answer.chunks)))
+    if log_id:
+        headers["cf-aig-log-id"] = log_id
+        headers["cf-aig-request-id"] = log_id
+    headers["cf-aig-cache-status"] = outcome.cache_status
+    if outcome.options.event_id is not None:
+        headers["cf-aig-event-id"] = outcome.options.event_id
+    if outcome.step is not None:
+        headers["cf-aig-step"] = str(outcome.step)
+    headers.update(outcome.headers)
+    headers.update(answer.headers)
     return headers
 
 
-def _recorder(request: httpx.Request, target: Target, sent: Any) -> Callable[..., Call]:
-    """Prepare the call record from the request; the reply's parts are filled in later."""
-    parsed = metadata.parse(request.headers.get(metadata.HEADER))
-    redacted_headers, digests = redact_headers(request)
+@dataclass(frozen=True)
+class _Draft:
+    """What a call record takes from the request, prepared before the lock."""
 
-    def record(*, model: str | None, response_headers: dict[str, str]) -> Call:
-        return Call(
-            provider=target.provider,
-            path=target.path,
-            model=model,
-            metadata=parsed.stored,
-            metadata_header=parsed.header,
-            method=request.method,
-            url=redact_url(request.url),
-            json=sent,
-            status_code=200,
-            log_id=response_headers["cf-aig-log-id"],
-            cache_status=response_headers["cf-aig-cache-status"],
-            event_id=response_headers.get("cf-aig-event-id"),
-            metadata_problems=parsed.problems,
-            response_headers=response_headers,
-            _headers=redacted_headers,
-            _content=request.content,
-            _secret_digests=digests,
+    method: str
+    url: httpx.URL
+    content: bytes
+    json: Any
+    cf: dict[str, str]
+    metadata: metadata.ParsedMetadata
+    headers: tuple[tuple[str, str], ...]
+    digests: dict[str, str]
+
+    @classmethod
+    def of(cls, request: httpx.Request) -> _Draft:
+        cf = cf_headers(request.headers.raw)
+        headers, digests = redact_headers(request)
+        parsed = metadata.parse(cf.get(metadata.HEADER))
+        url = redact_url(request.url)
+        return cls(
+            request.method,
+            url,
+            request.content,
+            _decode_json(request),
+            cf,
+            parsed,
+            headers,
+            digests,
         )
 
-    return record
+    def refused(self, provider: str, path: str, answer: Answer) -> _Outcome:
+        options = RequestOptions(event_id=self.cf.get("cf-aig-event-id"))
+        return _Outcome(provider, path, None, self.json, answer, options)
+
+    def call(self, outcome: _Outcome, log_id: str | None, headers: dict[str, str]) -> Call:
+        parsed = self.metadata
+        if outcome.metadata_header is not None:
+            parsed = metadata.parse(outcome.metadata_header)
+        answer = outcome.answer
+        return Call(
+            provider=outcome.provider,
+            path=outcome.path,
+            model=outcome.model,
+            metadata=parsed.stored,
+            metadata_header=parsed.header,
+            method=self.method,
+            url=self.url,
+            json=outcome.json,
+            status_code=None if answer.fault else answer.status,
+            log_id=log_id,
+            cache_status=outcome.cache_status,
+            event_id=outcome.options.event_id,
+            step=outcome.step,
+            options=outcome.options,
+            attempts=outcome.attempts,
+            fault=_fault_name(answer),
+            metadata_problems=parsed.problems,
+            response_headers=headers,
+            _headers=self.headers,
+            _content=self.content,
+            _secret_digests=self.digests,
+        )
+
+
+def _fault_name(answer: Answer) -> str | None:
+    if answer.fault is not None:
+        return "timeout" if answer.fault.error_name == "ReadTimeout" else "disconnect"
+    return "cut" if answer.cut_after is not None else None
 
 
 def _decode_json(request: httpx.Request) -> Any:

@@ -16,7 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_CONTENT", "Reply", "build_reply", "model_of"]
+__all__ = [
+    "DEFAULT_CONTENT",
+    "Reply",
+    "ReplyContext",
+    "build_reply",
+    "model_of",
+    "reply_context",
+]
 
 DEFAULT_CONTENT = "This is a mock reply from the AI Gateway fake."
 DEFAULT_EMBEDDING_DIMENSIONS = 8
@@ -61,36 +68,64 @@ def _prompt(body: Json | None) -> object:
     return body
 
 
-def build_reply(provider: str, path: str, body: Json | None, reply_id: str, now: int) -> Reply:
-    """Answer a request the way *provider* would answer it at *path*."""
-    shape = _shape_for(provider, path)
+def reply_context(
+    provider: str,
+    path: str,
+    body: Json | None,
+    reply_id: str,
+    now: int,
+    content: str = DEFAULT_CONTENT,
+) -> ReplyContext:
+    """Gather what every reply shape needs: the model, ids, time, content and tokens."""
     model = model_of(provider, path, body)
-    context = _Context(
+    return ReplyContext(
         provider=provider,
         path=path,
         body=body or {},
-        model=model or "unknown",
+        model=model,
         reply_id=reply_id.lower(),
         now=now,
+        content=content,
         tokens_in=estimate_tokens(_prompt(body)),
-        tokens_out=0 if shape is _embeddings else estimate_tokens(DEFAULT_CONTENT),
+        tokens_out=estimate_tokens(content),
     )
-    return Reply(shape(context), model, context.tokens_in, context.tokens_out)
+
+
+def build_reply(
+    provider: str,
+    path: str,
+    body: Json | None,
+    reply_id: str,
+    now: int,
+    content: str = DEFAULT_CONTENT,
+) -> Reply:
+    """Answer a request the way *provider* would answer it at *path*."""
+    c = reply_context(provider, path, body, reply_id, now, content)
+    shape = _shape_for(provider, path)
+    tokens_out = 0 if shape is _embeddings else c.tokens_out
+    return Reply(shape(c), c.model, c.tokens_in, tokens_out)
 
 
 @dataclass(frozen=True)
-class _Context:
+class ReplyContext:
+    """The facts of one reply, shared by the plain and the streamed shapes."""
+
     provider: str
     path: str
     body: Json
-    model: str
+    model: str | None
     reply_id: str
     now: int
+    content: str
     tokens_in: int
     tokens_out: int
 
+    @property
+    def model_name(self) -> str:
+        return self.model or "unknown"
 
-def _shape_for(provider: str, path: str) -> Callable[[_Context], Json]:
+
+def _shape_for(provider: str, path: str) -> Callable[[ReplyContext], Json]:
     if path.endswith("chat/completions"):
         return _openai_chat
     if path.endswith("embeddings"):
@@ -106,16 +141,16 @@ def _shape_for(provider: str, path: str) -> Callable[[_Context], Json]:
     return _generic
 
 
-def _openai_chat(c: _Context) -> Json:
+def _openai_chat(c: ReplyContext) -> Json:
     return {
         "id": f"chatcmpl-{c.reply_id}",
         "object": "chat.completion",
         "created": c.now,
-        "model": c.model,
+        "model": c.model_name,
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": DEFAULT_CONTENT, "refusal": None},
+                "message": {"role": "assistant", "content": c.content, "refusal": None},
                 "logprobs": None,
                 "finish_reason": "stop",
             }
@@ -129,20 +164,20 @@ def _openai_chat(c: _Context) -> Json:
     }
 
 
-def _openai_responses(c: _Context) -> Json:
+def _openai_responses(c: ReplyContext) -> Json:
     return {
         "id": f"resp_{c.reply_id}",
         "object": "response",
         "created_at": c.now,
         "status": "completed",
-        "model": c.model,
+        "model": c.model_name,
         "output": [
             {
                 "type": "message",
                 "id": f"msg_{c.reply_id}",
                 "status": "completed",
                 "role": "assistant",
-                "content": [{"type": "output_text", "text": DEFAULT_CONTENT, "annotations": []}],
+                "content": [{"type": "output_text", "text": c.content, "annotations": []}],
             }
         ],
         "parallel_tool_calls": True,
@@ -169,7 +204,7 @@ def _vector(text: str, dimensions: int) -> list[float]:
     return [round(x / norm, 6) for x in raw]
 
 
-def _embeddings(c: _Context) -> Json:
+def _embeddings(c: ReplyContext) -> Json:
     inputs = c.body.get("input", "")
     texts = inputs if isinstance(inputs, list) else [inputs]
     dimensions = c.body.get("dimensions")
@@ -187,28 +222,28 @@ def _embeddings(c: _Context) -> Json:
     return {
         "object": "list",
         "data": data,
-        "model": c.model,
+        "model": c.model_name,
         "usage": {"prompt_tokens": c.tokens_in, "total_tokens": c.tokens_in},
     }
 
 
-def _anthropic_messages(c: _Context) -> Json:
+def _anthropic_messages(c: ReplyContext) -> Json:
     return {
         "id": f"msg_{c.reply_id}",
         "type": "message",
         "role": "assistant",
-        "model": c.model,
-        "content": [{"type": "text", "text": DEFAULT_CONTENT}],
+        "model": c.model_name,
+        "content": [{"type": "text", "text": c.content}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
         "usage": {"input_tokens": c.tokens_in, "output_tokens": c.tokens_out},
     }
 
 
-def _workers_ai_run(c: _Context) -> Json:
+def _workers_ai_run(c: ReplyContext) -> Json:
     return {
         "result": {
-            "response": DEFAULT_CONTENT,
+            "response": c.content,
             "usage": {
                 "prompt_tokens": c.tokens_in,
                 "completion_tokens": c.tokens_out,
@@ -221,11 +256,11 @@ def _workers_ai_run(c: _Context) -> Json:
     }
 
 
-def _google_generate(c: _Context) -> Json:
+def _google_generate(c: ReplyContext) -> Json:
     return {
         "candidates": [
             {
-                "content": {"parts": [{"text": DEFAULT_CONTENT}], "role": "model"},
+                "content": {"parts": [{"text": c.content}], "role": "model"},
                 "finishReason": "STOP",
                 "index": 0,
             }
@@ -235,17 +270,17 @@ def _google_generate(c: _Context) -> Json:
             "candidatesTokenCount": c.tokens_out,
             "totalTokenCount": c.tokens_in + c.tokens_out,
         },
-        "modelVersion": c.model,
+        "modelVersion": c.model_name,
         "responseId": c.reply_id,
     }
 
 
-def _generic(c: _Context) -> Json:
+def _generic(c: ReplyContext) -> Json:
     return {
         "id": c.reply_id,
         "object": "aigw.mock_reply",
         "provider": c.provider,
         "path": c.path,
-        "model": c.model,
-        "content": DEFAULT_CONTENT,
+        "model": c.model_name,
+        "content": c.content,
     }

@@ -5,11 +5,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["GATEWAY_HOST", "GATEWAY_ID_PATTERN", "Target", "UnknownRoute", "resolve_target"]
+from .errors import GatewayFault
+
+__all__ = [
+    "GATEWAY_HOST",
+    "GATEWAY_ID_PATTERN",
+    "PROVIDER_SLUG",
+    "Target",
+    "Universal",
+    "UnknownRoute",
+    "resolve_target",
+]
 
 GATEWAY_HOST = "gateway.ai.cloudflare.com"
 GATEWAY_ID_PATTERN = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
-_PROVIDER_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+PROVIDER_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+INVALID_PROVIDER = GatewayFault(400, 2008, "Invalid provider")
+GATEWAY_NOT_FOUND = GatewayFault(404, 2001, "Gateway not found")  # chosen: not observed
+_FIX_URL = (
+    "Fix: build the client's base URL from the fixture, e.g."
+    " OpenAI(base_url=aigw.url('openai')); aigw.gateway_url is the gateway root."
+)
 
 
 @dataclass(frozen=True)
@@ -21,35 +39,48 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Universal:
+    """A request to the gateway root: the universal endpoint, a JSON array of steps."""
+
+
+@dataclass(frozen=True)
 class UnknownRoute:
     """A request on the gateway host that this gateway does not serve, and why."""
 
     reason: str
-    status_code: int = 400
-    code: int = 2008
-    message: str = "Invalid provider"
+    hint: str = ""
+    fault: GatewayFault = INVALID_PROVIDER
 
 
-def resolve_target(path: str, account_id: str, gateway_id: str) -> Target | UnknownRoute:
+def resolve_target(
+    method: str, path: str, account_id: str, gateway_id: str
+) -> Target | Universal | UnknownRoute:
     """Split `/v1/{account}/{gateway}/{provider}/{provider path}` into its parts."""
     parts = path.lstrip("/").split("/", 4)
     if len(parts) < 3 or parts[0] != "v1":
         return UnknownRoute(
             "the URL does not have the gateway's shape"
-            " https://gateway.ai.cloudflare.com/v1/{account_id}/{gateway_id}/{provider}/..."
+            " https://gateway.ai.cloudflare.com/v1/{account_id}/{gateway_id}/{provider}/...",
+            _FIX_URL,
         )
     account, gateway = parts[1], parts[2]
     if (account, gateway) != (account_id, gateway_id):
         return UnknownRoute(
             f"it names account {account!r} and gateway {gateway!r}, but the fake serves"
             f" account {account_id!r} and gateway {gateway_id!r}",
-            status_code=404,
-            code=2001,
-            message="Gateway not found",
+            "Fix: build the URL from aigw.gateway_url, or mark the test"
+            " @pytest.mark.aigw(account_id=..., gateway_id=...) to serve those ids.",
+            GATEWAY_NOT_FOUND,
         )
     if len(parts) < 4 or not parts[3]:
-        return UnknownRoute("it names no provider (the universal endpoint is not served yet)")
+        if method == "POST":
+            return Universal()
+        return UnknownRoute(
+            f"it names no provider, and the universal endpoint (the gateway root) takes"
+            f" POST, not {method}",
+            _FIX_URL,
+        )
     provider = parts[3]
-    if not _PROVIDER_SLUG.fullmatch(provider):
-        return UnknownRoute(f"{provider!r} is not a provider slug")
+    if not PROVIDER_SLUG.fullmatch(provider):
+        return UnknownRoute(f"{provider!r} is not a provider slug", _FIX_URL)
     return Target(provider=provider, path=parts[4] if len(parts) > 4 else "")
