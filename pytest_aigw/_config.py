@@ -1,9 +1,11 @@
 """Resolve a test's fake-gateway settings: the closest marker, then ini, then defaults.
 
-    setting       marker @pytest.mark.aigw(...)   ini               default
-    account_id    account_id="..."                aigw_account_id   0123456789abcdef...
-    gateway_id    gateway_id="..."                aigw_gateway_id   test-gateway
-    strict        strict=True|False               aigw_strict       true
+    setting        marker @pytest.mark.aigw(...)   ini               default
+    account_id     account_id="..."                aigw_account_id   0123456789abcdef...
+    gateway_id     gateway_id="..."                aigw_gateway_id   test-gateway
+    strict         strict=True|False               aigw_strict       true
+    authenticated  authenticated=True|False        -                 false
+    cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
 
 Markers on the module, class and function merge; the closest one wins per key.
 """
@@ -30,7 +32,7 @@ __all__ = [
 DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_GATEWAY_ID = "test-gateway"
 MARKER = "aigw"
-MARKER_OPTIONS = ("account_id", "gateway_id", "strict")
+MARKER_OPTIONS = ("account_id", "authenticated", "cache_ttl", "gateway_id", "strict")
 INI_ACCOUNT_ID = "aigw_account_id"
 INI_GATEWAY_ID = "aigw_gateway_id"
 INI_STRICT = "aigw_strict"
@@ -43,6 +45,8 @@ class GatewayOptions:
     account_id: str
     gateway_id: str
     strict: bool
+    authenticated: bool = False
+    cache_ttl: int | None = None
 
 
 def marker_options(node: pytest.Item) -> dict[str, Any]:
@@ -75,6 +79,8 @@ def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptio
         account_id=marked.get("account_id", defaults.account_id),
         gateway_id=marked.get("gateway_id", defaults.gateway_id),
         strict=marked.get("strict", defaults.strict),
+        authenticated=marked.get("authenticated", defaults.authenticated),
+        cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
     )
 
 

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+_GATEWAY = pytest.StashKey["MockGateway"]()
 
 _MARKERS = (
-    "aigw(*, strict=True, account_id=..., gateway_id=...): settings of the fake AI Gateway"
-    " for this test; see the README section 'Markers'.",
+    "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
+    " cache_ttl=None): settings of the fake AI Gateway for this test;"
+    " see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
     "aigw_eval: an eval case whose gateway logs get feedback from its outcome.",
 )
@@ -58,7 +60,18 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":
         item.stash[_CALL_REPORT] = report
+        gateway = item.stash.get(_GATEWAY, None)
+        if report.failed and gateway is not None:
+            _explain_failure(report, gateway)
     return report
+
+
+def _explain_failure(report: pytest.TestReport, gateway: MockGateway) -> None:
+    """Show what the gateway saw go wrong next to a failed test (teardown checks are skipped)."""
+    found = gateway.findings()
+    if found:
+        lines = "\n".join(f"{n}. {text}" for n, text in enumerate(found, start=1))
+        report.sections.append(("pytest-aigw: what the AI Gateway fake saw", lines))
 
 
 def _defaults(config: pytest.Config) -> _config.GatewayOptions:
@@ -78,6 +91,7 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway]:
     requests the real gateway would refuse or lose (opt out: ``aigw(strict=False)``).
     """
     gateway = _fail_on(AigwError, _build_gateway, request)
+    request.node.stash[_GATEWAY] = gateway
     gateway.start()
     try:
         yield gateway
@@ -92,7 +106,11 @@ def _build_gateway(request: pytest.FixtureRequest) -> MockGateway:
     from .mock import MockGateway
 
     return MockGateway(
-        account_id=options.account_id, gateway_id=options.gateway_id, strict=options.strict
+        account_id=options.account_id,
+        gateway_id=options.gateway_id,
+        strict=options.strict,
+        authenticated=options.authenticated,
+        cache_ttl=options.cache_ttl,
     )
 
 

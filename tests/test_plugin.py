@@ -69,6 +69,8 @@ def test_unexpected_request_fails_at_teardown_even_when_the_app_swallows_it(
             "test-gateway/openai/chat/completions: it names account 'other-account' and gateway"
             " 'test-gateway', but the fake serves account '0123456789abcdef0123456789abcdef'"
             " and gateway 'test-gateway'",
+            "     Fix: build the URL from aigw.gateway_url, or mark the test"
+            " @pytest.mark.aigw(account_id=..., gateway_id=...) to serve those ids.",
             "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False).",
         ]
     )
@@ -218,12 +220,18 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
-            " gateway_id, strict",
+            " authenticated, cache_ttl, gateway_id, strict",
+        ),
+        ("aigw(authenticated=1)", "authenticated must be True or False, got 1"),
+        (
+            "aigw(cache_ttl=0)",
+            "cache_ttl must be whole seconds from 1 to 2592000 (one month), or None for no"
+            " gateway-wide caching; got 0",
         ),
         (
             "aigw(False)",
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
-            " (False,). Allowed options: account_id, gateway_id, strict",
+            " (False,). Allowed options: account_id, authenticated, cache_ttl, gateway_id, strict",
         ),
         ("aigw(strict='no')", "@pytest.mark.aigw(strict=...) must be True or False, got 'no'"),
         (
@@ -346,3 +354,109 @@ def test_xfailed_and_skipped_tests_are_not_checked_at_teardown(pytester: pytest.
         """,
     )
     result.assert_outcomes(xfailed=1, skipped=1)
+
+
+def test_scripted_replies_the_app_never_used_fail_at_teardown(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+
+        def test_unused(aigw):
+            aigw.respond("used")
+            aigw.respond("left over", provider="anthropic")
+            httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m"})
+        """,
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-aigw found 1 problem(s) in what the app sent to the AI Gateway fake:",
+            "  1. scripted reply #2 aigw.respond('left over', provider='anthropic') was used"
+            " 0 times of 1 time: no request matched it. Fix the matcher, lower times=, or pass"
+            " optional=True if the app may not send it.",
+        ]
+    )
+
+
+def test_an_unmatched_request_fails_the_test_with_the_closest_scripts(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+
+        def test_unmatched(aigw):
+            aigw.respond("for gpt-4o", model="gpt-4o")
+            response = httpx.post(
+                aigw.url("openai") + "/chat/completions", json={"model": "gpt-4o-mini"}
+            )
+            response.raise_for_status()
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*HTTPStatusError: Client error '404 Not Found'*",
+            "*- pytest-aigw: what the AI Gateway fake saw -*",
+            "1. unexpected request POST https://gateway.ai.cloudflare.com/v1/*/test-gateway/openai/"
+            "chat/completions: no scripted reply matches it (provider 'openai', model"
+            " 'gpt-4o-mini', path 'chat/completions'). Closest scripted replies, unused first:",
+            "       #1 aigw.respond('for gpt-4o', model='gpt-4o'): model is 'gpt-4o-mini', not"
+            " 'gpt-4o'",
+            "     Fix: add an aigw.respond(...) or aigw.fail(...) that matches this request,*",
+        ]
+    )
+
+
+def test_authenticated_and_cache_ttl_markers_set_up_the_gateway(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+        import pytest
+
+        pytestmark = pytest.mark.aigw(authenticated=True, cache_ttl=60)
+
+        def post(aigw, **headers):
+            return httpx.post(aigw.url("openai") + "/chat/completions", json={}, headers=headers)
+
+        def test_refused_without_token(aigw):
+            response = post(aigw)
+            assert response.status_code == 401
+            assert response.json()["internalCode"] == 2009
+
+        def test_cached_with_token(aigw):
+            token = {"cf-aig-authorization": "Bearer t"}
+            assert post(aigw, **token).headers["cf-aig-cache-status"] == "MISS"
+            assert post(aigw, **token).headers["cf-aig-cache-status"] == "HIT"
+            aigw.clock.advance(60)
+            assert post(aigw, **token).headers["cf-aig-cache-status"] == "MISS"
+
+        @pytest.mark.aigw(authenticated=False)
+        def test_closest_marker_wins(aigw):
+            assert post(aigw).status_code == 200
+        """,
+    )
+    result.assert_outcomes(passed=3)
+
+
+def test_reset_gives_each_hypothesis_example_a_clean_gateway(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+        from hypothesis import HealthCheck, given, settings, strategies as st
+
+        @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(st.text(max_size=20))
+        def test_each_example(aigw, text):
+            aigw.reset()
+            aigw.respond(text or "empty")
+            response = httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m"})
+            assert response.json()["choices"][0]["message"]["content"] == (text or "empty")
+            assert len(aigw.calls) == 1
+        """,
+    )
+    result.assert_outcomes(passed=1)

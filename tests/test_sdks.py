@@ -107,7 +107,7 @@ def test_openai_chat_completion_parses_into_typed_object(aigw: MockGateway, mode
     assert completion.usage.total_tokens == (
         completion.usage.prompt_tokens + completion.usage.completion_tokens
     )
-    assert completion.id == f"chatcmpl-{call.log_id.lower()}"
+    assert completion.id == f"chatcmpl-{str(call.log_id).lower()}"
     assert completion.model == call.model == MODEL
     assert (call.provider, call.path) == ("openai", "chat/completions")
 
@@ -145,7 +145,7 @@ def test_openai_api_key_is_redacted_but_can_be_matched(aigw: MockGateway, mode: 
 def test_openai_responses_create_gives_output_text(aigw: MockGateway, mode: str) -> None:
     response = respond(mode, aigw.url("openai"))
     assert response.output_text == DEFAULT_CONTENT
-    assert response.id == f"resp_{aigw.calls.last.log_id.lower()}"
+    assert response.id == f"resp_{str(aigw.calls.last.log_id).lower()}"
     assert (aigw.calls.last.path, aigw.calls.last.model) == ("responses", MODEL)
     assert aigw.calls.last.metadata == METADATA
 
@@ -246,7 +246,7 @@ def test_anthropic_message_parses_into_typed_object(aigw: MockGateway, mode: str
     assert message.stop_reason == "end_turn"
     assert message.usage.input_tokens > 0
     assert message.usage.output_tokens > 0
-    assert message.id == f"msg_{call.log_id.lower()}"
+    assert message.id == f"msg_{str(call.log_id).lower()}"
     assert (call.provider, call.path) == ("anthropic", "v1/messages")
     assert message.model == call.model == CLAUDE
     assert call.metadata == METADATA

@@ -20,7 +20,7 @@ before anything reaches a provider. Universal steps add their own `headers` and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = [
@@ -65,6 +65,10 @@ class RequestOptions:
     collect_log: bool | None = None
     collect_log_payload: bool | None = None
     event_id: str | None = None
+
+    def __repr__(self) -> str:
+        set_ = (f for f in fields(self) if getattr(self, f.name) != f.default)
+        return f"RequestOptions({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in set_)})"
 
 
 def cf_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -61,8 +61,8 @@ def _step(number: int, raw: object) -> Step:
     endpoint = raw.get("endpoint", "")
     if not isinstance(endpoint, str):
         raise InvalidSteps(f"{where} needs a string 'endpoint', got {endpoint!r}")
-    headers = raw.get("headers") or {}
-    config = raw.get("config") or {}
+    headers = raw.get("headers", {})
+    config = raw.get("config", {})
     if not isinstance(headers, dict) or not isinstance(config, dict):
         raise InvalidSteps(f"{where}: 'headers' and 'config' must be objects")
     cf = {
