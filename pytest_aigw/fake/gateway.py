@@ -202,7 +202,7 @@ class FakeGateway:
 
     def _universal(self, draft: _Draft, options: RequestOptions, log_id: str) -> _Outcome:
         steps = parse_steps(draft.json)
-        outcome: _Outcome | None = None
+        waited = 0.0  # the gateway waits out each failed step before trying the next
         for index, step in enumerate(steps):
             step_options = (
                 parse_options({**draft.cf, **step.cf_headers}) if step.cf_headers else options
@@ -212,10 +212,11 @@ class FakeGateway:
             )
             own_metadata = step.cf_headers.get(metadata.HEADER)
             outcome = self._run(job, step.query, step=index, metadata_header=own_metadata)
-            if outcome.answer.ok or outcome.answer.fault is not None:
-                break
-        assert outcome is not None  # parse_steps never returns an empty list
-        return outcome
+            answer = outcome.answer
+            if answer.ok or answer.fault is not None or index == len(steps) - 1:
+                return replace(outcome, answer=replace(answer, delay=answer.delay + waited))
+            waited += answer.delay
+        raise AssertionError("parse_steps never returns an empty list")
 
     def _run(self, job: Job, sent: Any, **extra: Any) -> _Outcome:
         """Answer *job* from the cache, or from the provider with the gateway's retries."""
@@ -238,6 +239,7 @@ class FakeGateway:
     def _with_retries(self, job: Job) -> tuple[Answer, int]:
         limit = job.options.max_attempts or 1
         timeout = job.options.request_timeout
+        waited = 0.0  # time the failed attempts took; retry delays are not waited
         attempt = 0
         while True:
             attempt += 1
@@ -245,7 +247,8 @@ class FakeGateway:
             if timeout is not None and answer.delay * 1000 > timeout:
                 answer = timed_out_answer(timeout)
             if answer.ok or not answer.retryable or attempt >= limit:
-                return answer, attempt
+                return replace(answer, delay=answer.delay + waited), attempt
+            waited += answer.delay
 
     def _attempt(self, job: Job) -> Answer:
         if not self.scripts:

@@ -49,10 +49,24 @@ def build_stream(c: ReplyContext, pieces: Sequence[str]) -> Events:
     return _stream_shape_for(c.provider, c.path)(c, pieces)
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+PIECE = "\x00piece\x00"  # stands for each piece's text in a `_per_piece` template
+
+
 def _event(data: Json | str, name: str | None = None) -> bytes:
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    text = data if isinstance(data, str) else _COMPACT.encode(data)
     prefix = f"event: {name}\n" if name else ""
     return f"{prefix}data: {text}\n\n".encode()
+
+
+def _per_piece(template: Json, pieces: Sequence[str], name: str | None = None) -> Events:
+    """One event per piece: *template* with `PIECE` replaced by the piece's text.
+
+    The template is encoded once and each piece spliced in, because long replies
+    have thousands of pieces and encoding each event whole dominated the cost.
+    """
+    before, after = _event(template, name).split(_COMPACT.encode(PIECE).encode())
+    return [before + _COMPACT.encode(piece).encode() + after for piece in pieces]
 
 
 def _stream_shape_for(provider: str, path: str) -> Callable[[ReplyContext, Sequence[str]], Events]:
@@ -80,13 +94,13 @@ def _openai_chat(c: ReplyContext, pieces: Sequence[str]) -> Events:
     if with_usage:
         base["usage"] = None
 
-    def chunk(delta: Json, finish: str | None = None) -> bytes:
+    def choices(delta: Json, finish: str | None = None) -> Json:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return _event({**base, "choices": [choice]})
+        return {**base, "choices": [choice]}
 
-    events = [chunk({"role": "assistant", "content": "", "refusal": None})]
-    events += [chunk({"content": piece}) for piece in pieces]
-    events.append(chunk({}, "stop"))
+    events = [_event(choices({"role": "assistant", "content": "", "refusal": None}))]
+    events += _per_piece(choices({"content": PIECE}), pieces)
+    events.append(_event(choices({}, "stop")))
     if with_usage:
         usage = {
             "prompt_tokens": c.tokens_in,
@@ -173,14 +187,17 @@ def _anthropic(c: ReplyContext, pieces: Sequence[str]) -> Events:
         "stop_sequence": None,
         "usage": {"input_tokens": c.tokens_in, "output_tokens": 1},
     }
-    steps: list[Json] = [
+    opening: list[Json] = [
         {"type": "message_start", "message": message},
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         {"type": "ping"},
-        *(
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}
-            for p in pieces
-        ),
+    ]
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": PIECE},
+    }
+    closing: list[Json] = [
         {"type": "content_block_stop", "index": 0},
         {
             "type": "message_delta",
@@ -189,7 +206,11 @@ def _anthropic(c: ReplyContext, pieces: Sequence[str]) -> Events:
         },
         {"type": "message_stop"},
     ]
-    return [_event(step, step["type"]) for step in steps]
+    return [
+        *(_event(step, step["type"]) for step in opening),
+        *_per_piece(delta, pieces, "content_block_delta"),
+        *(_event(step, step["type"]) for step in closing),
+    ]
 
 
 def _workers_ai(c: ReplyContext, pieces: Sequence[str]) -> Events:
@@ -198,7 +219,7 @@ def _workers_ai(c: ReplyContext, pieces: Sequence[str]) -> Events:
         "completion_tokens": c.tokens_out,
         "total_tokens": c.tokens_in + c.tokens_out,
     }
-    events = [_event({"response": piece, "p": "aigw"}) for piece in pieces]
+    events = _per_piece({"response": PIECE, "p": "aigw"}, pieces)
     events.append(_event({"response": "", "usage": usage}))
     events.append(_event("[DONE]"))
     return events
