@@ -6,15 +6,15 @@ before the gateway adds its own headers (log id, cache status, step).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any
 
+from .encoding import compact_bytes
 from .errors import GATEWAY_ERRORS, TIMED_OUT, GatewayFault, gateway_error_body, provider_error_body
 from .options import RequestOptions
-from .providers import DEFAULT_CONTENT, build_reply, reply_context
+from .providers import DEFAULT_CONTENT, reply_context, shape_reply
 from .scripts import Failure, Reply
 from .sse import CONTENT_TYPE as SSE_TYPE
 from .sse import build_stream, split_content, wants_stream
@@ -76,7 +76,7 @@ class Answer:
 
 
 def _encode(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+    return compact_bytes(value)
 
 
 def default_answer(job: Job) -> Answer:
@@ -86,28 +86,33 @@ def default_answer(job: Job) -> Answer:
 def reply_answer(job: Job, reply: Reply) -> Answer:
     """The provider's answer to *job* as *reply* scripts it."""
     provider, path = job.shape
-    base = Answer(
-        status=reply.status,
-        headers=reply.headers,
-        delay=reply.latency,
-        cut_after=reply.cut_after,
-        model=job.model,
-    )
+
+    def scripted(chunks: tuple[bytes, ...], content_type: str = JSON_TYPE, **more: Any) -> Answer:
+        return Answer(
+            reply.status,
+            chunks,
+            content_type,
+            headers=reply.headers,
+            delay=reply.latency,
+            cut_after=reply.cut_after,
+            model=job.model,
+            **more,
+        )
+
     if reply.json is not None:
-        return replace(base, chunks=(_encode(reply.json),))
+        return scripted((_encode(reply.json),))
     pieces = reply.content if isinstance(reply.content, tuple) else None
     content = DEFAULT_CONTENT if reply.content is None else "".join(reply.content)
     if reply.status >= 400:
         body = provider_error_body(provider, path, reply.status, content)
-        return replace(base, chunks=(body,), retryable=_retryable(reply.status))
+        return scripted((body,), retryable=_retryable(reply.status))
     context = reply_context(provider, path, job.body, job.reply_id, job.now, content)
-    base = replace(base, tokens_in=context.tokens_in, tokens_out=context.tokens_out)
-    stream = reply.stream if reply.stream is not None else wants_stream(path, job.body)
-    if stream:
-        events = build_stream(context, pieces or split_content(content))
-        return replace(base, chunks=tuple(events), content_type=SSE_TYPE)
-    built = build_reply(provider, path, job.body, job.reply_id, job.now, content)
-    return replace(base, chunks=(_encode(built.body),), tokens_out=built.tokens_out)
+    tokens_in = context.tokens_in
+    if reply.stream if reply.stream is not None else wants_stream(path, job.body):
+        events = tuple(build_stream(context, pieces or split_content(content)))
+        return scripted(events, SSE_TYPE, tokens_in=tokens_in, tokens_out=context.tokens_out)
+    built = shape_reply(context)
+    return scripted((_encode(built.body),), tokens_in=tokens_in, tokens_out=built.tokens_out)
 
 
 def failure_answer(job: Job, failure: Failure) -> Answer:

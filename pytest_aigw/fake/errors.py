@@ -7,11 +7,12 @@ code for those is not documented, so the fake picks one and says so.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from .encoding import compact_bytes
 
 __all__ = [
     "GATEWAY_ERRORS",
@@ -110,4 +111,4 @@ def provider_error_body(provider: str, path: str, status_code: int, message: str
     else:
         kind, code = _OPENAI_TYPES.get(status_code, ("server_error", None))
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return json.dumps(body, separators=(",", ":")).encode()
+    return compact_bytes(body)

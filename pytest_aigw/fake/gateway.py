@@ -214,7 +214,9 @@ class FakeGateway:
             outcome = self._run(job, step.query, step=index, metadata_header=own_metadata)
             answer = outcome.answer
             if answer.ok or answer.fault is not None or index == len(steps) - 1:
-                return replace(outcome, answer=replace(answer, delay=answer.delay + waited))
+                if waited:
+                    outcome = replace(outcome, answer=replace(answer, delay=answer.delay + waited))
+                return outcome
             waited += answer.delay
         raise AssertionError("parse_steps never returns an empty list")
 
@@ -247,7 +249,7 @@ class FakeGateway:
             if timeout is not None and answer.delay * 1000 > timeout:
                 answer = timed_out_answer(timeout)
             if answer.ok or not answer.retryable or attempt >= limit:
-                return replace(answer, delay=answer.delay + waited), attempt
+                return (replace(answer, delay=answer.delay + waited) if waited else answer), attempt
             waited += answer.delay
 
     def _attempt(self, job: Job) -> Answer:

@@ -23,6 +23,7 @@ __all__ = [
     "build_reply",
     "model_of",
     "reply_context",
+    "shape_reply",
 ]
 
 DEFAULT_CONTENT = "This is a mock reply from the AI Gateway fake."
@@ -100,8 +101,12 @@ def build_reply(
     content: str = DEFAULT_CONTENT,
 ) -> Reply:
     """Answer a request the way *provider* would answer it at *path*."""
-    c = reply_context(provider, path, body, reply_id, now, content)
-    shape = _shape_for(provider, path)
+    return shape_reply(reply_context(provider, path, body, reply_id, now, content))
+
+
+def shape_reply(c: ReplyContext) -> Reply:
+    """The reply *c* describes, in the shape its provider and path call for."""
+    shape = _shape_for(c.provider, c.path)
     tokens_out = 0 if shape is _embeddings else c.tokens_out
     return Reply(shape(c), c.model, c.tokens_in, tokens_out)
 

@@ -11,11 +11,11 @@ Each event is one chunk on the wire, so clients see the reply arrive piece by pi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .encoding import COMPACT
 from .providers import ReplyContext
 
 __all__ = ["CONTENT_TYPE", "build_stream", "split_content", "wants_stream"]
@@ -49,12 +49,11 @@ def build_stream(c: ReplyContext, pieces: Sequence[str]) -> Events:
     return _stream_shape_for(c.provider, c.path)(c, pieces)
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
 PIECE = "\x00piece\x00"  # stands for each piece's text in a `_per_piece` template
 
 
 def _event(data: Json | str, name: str | None = None) -> bytes:
-    text = data if isinstance(data, str) else _COMPACT.encode(data)
+    text = data if isinstance(data, str) else COMPACT.encode(data)
     prefix = f"event: {name}\n" if name else ""
     return f"{prefix}data: {text}\n\n".encode()
 
@@ -65,8 +64,8 @@ def _per_piece(template: Json, pieces: Sequence[str], name: str | None = None) -
     The template is encoded once and each piece spliced in, because long replies
     have thousands of pieces and encoding each event whole dominated the cost.
     """
-    before, after = _event(template, name).split(_COMPACT.encode(PIECE).encode())
-    return [before + _COMPACT.encode(piece).encode() + after for piece in pieces]
+    before, after = _event(template, name).split(COMPACT.encode(PIECE).encode())
+    return [before + COMPACT.encode(piece).encode() + after for piece in pieces]
 
 
 def _stream_shape_for(provider: str, path: str) -> Callable[[ReplyContext, Sequence[str]], Events]:

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .encoding import compact_bytes
 from .options import CONFIG_KEYS
 from .routing import PROVIDER_SLUG
 
@@ -37,7 +38,7 @@ class Step:
 
     @property
     def body(self) -> bytes:
-        return json.dumps(self.query, separators=(",", ":")).encode()
+        return compact_bytes(self.query)
 
 
 def _header_text(value: object) -> str:
