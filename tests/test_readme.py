@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpcore2  # noqa: F401
 import pytest
+
+# Imported here, not first inside pytester's in-process run: that run forgets the modules
+# it imported, and a second copy of httpcore2 would not match the error classes httpx2
+# has already cached, so later tests would see unmapped httpcore2 errors.
 
 pytestmark = pytest.mark.sdk
 
