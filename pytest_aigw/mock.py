@@ -18,6 +18,8 @@ from .fake.options import MAX_CACHE_TTL
 from .fake.routing import GATEWAY_HOST, GATEWAY_ID_PATTERN
 from .fake.scripts import Matcher, Script, failure_script, reply_script
 from .fake.transport import TransportFault
+from .logs_api import API_HOST, LogsApi
+from .logstore import LogSettings, LogStore
 
 if TYPE_CHECKING:
     from .intercept import Interception
@@ -79,13 +81,19 @@ class MockGateway:
         strict: bool = True,
         authenticated: bool = False,
         cache_ttl: int | None = None,
+        log_settings: LogSettings | None = None,
     ) -> None:
         validate_ids(account_id, gateway_id)
         validate_settings(authenticated, cache_ttl)
         self.strict = strict
         self._fake = FakeGateway(
-            account_id, gateway_id, authenticated=authenticated, cache_ttl=cache_ttl
+            account_id,
+            gateway_id,
+            authenticated=authenticated,
+            cache_ttl=cache_ttl,
+            log_settings=log_settings,
         )
+        self._logs_api = LogsApi(self._fake.logs, account_id, gateway_id, self._fake.clock.now)
         self._interception: Interception | None = None
 
     @property
@@ -225,10 +233,28 @@ class MockGateway:
         """The scripted replies and failures, in the order registered, with use counts."""
         return list(self._fake.scripts)
 
+    @property
+    def api_url(self) -> str:
+        """The Cloudflare API base the fake Logs API answers on (``.../client/v4``)."""
+        return f"https://{API_HOST}/client/v4"
+
+    @property
+    def log_store(self) -> LogStore:
+        """The logs the gateway wrote, as the fake Logs API serves them."""
+        return self._fake.logs
+
+    def _serves(self, request: httpx.Request) -> bool:
+        return self._fake.is_gateway_request(request) or self._logs_api.is_logs_request(request)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        if self._logs_api.is_logs_request(request):
+            return self._logs_api.handle(request)
+        return self._fake.handle(request)
+
     def handler(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; usable as ``httpx.MockTransport(aigw.handler)``."""
         try:
-            response = self._fake.handle(request)
+            response = self._answer(request)
             response.read()  # callers may read .json() at once; interception skips this
         except TransportFault as fault:
             raise fault.as_error(httpx) from None
@@ -258,7 +284,7 @@ class MockGateway:
             return
         from .intercept import Interception
 
-        interception = Interception(self._fake.handle, self._fake.is_gateway_request)
+        interception = Interception(self._answer, self._serves)
         interception.start()
         self._interception = interception
 

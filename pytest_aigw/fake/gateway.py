@@ -22,10 +22,13 @@ from .. import metadata
 from ..calls import Call, CallList, redact_headers, redact_url
 from ..clock import Clock
 from ..ids import new_log_id
+from ..logstore import LogSettings, LogStore
 from .answers import Answer, Job, default_answer, failure_answer, gateway_answer, reply_answer
 from .answers import timed_out as timed_out_answer
 from .cache import ResponseCache, cache_key, cache_ttl
+from .encoding import compact_bytes
 from .errors import INPUT_ERROR, UNAUTHORIZED, GatewayFault, gateway_error
+from .log_entry import log_entry
 from .options import InvalidOption, RequestOptions, cf_headers, parse_options
 from .providers import model_of
 from .routing import GATEWAY_HOST, Target, Universal, UnknownRoute, resolve_target
@@ -95,6 +98,7 @@ class FakeGateway:
         new_id: Callable[[], str] = new_log_id,
         authenticated: bool = False,
         cache_ttl: int | None = None,
+        log_settings: LogSettings | None = None,
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
@@ -105,6 +109,7 @@ class FakeGateway:
         self.unexpected: list[UnexpectedRequest] = []
         self.scripts = ScriptBook()
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
+        self.logs = LogStore(log_settings)
         self._new_id = new_id
         self._lock = threading.Lock()
 
@@ -122,6 +127,7 @@ class FakeGateway:
             with self._lock:
                 return self._refuse(request, route.reason, route.hint, route.fault)
         draft = _Draft.of(request)
+        received = self.clock.now()
         with self._lock:
             log_id = self._new_id()
             try:
@@ -131,12 +137,27 @@ class FakeGateway:
             if not outcome.answer.logged:
                 log_id = ""
             headers = _gateway_headers(outcome, log_id)
-            self.calls.append(draft.call(outcome, log_id or None, headers))
+            call = draft.call(outcome, log_id or None, headers)
+            self.calls.append(call)
+            if log_id and outcome.options.collect_log is not False:
+                self._write_log(call, outcome, draft, route, received)
         answer = outcome.answer
         if answer.fault is not None:
             raise answer.fault
         stream = ChunkStream(answer.chunks, delay=answer.delay, cut_after=answer.cut_after)
         return httpx.Response(answer.status, headers=headers, stream=stream)
+
+    def _write_log(
+        self, call: Call, outcome: _Outcome, draft: _Draft, route: Target | Universal, at: float
+    ) -> None:
+        if isinstance(route, Universal):
+            kind, body = "universal", compact_bytes(outcome.json)
+        else:
+            kind, body = ("compat" if route.provider == "compat" else "provider"), draft.content
+        entry = log_entry(
+            call, outcome.answer, created=at, request_body=body, request_type=kind, cf=draft.cf
+        )
+        self.logs.add(entry)
 
     def _refuse(
         self, request: httpx.Request, reason: str, hint: str, fault: GatewayFault
@@ -275,12 +296,13 @@ class FakeGateway:
         return found
 
     def reset(self) -> None:
-        """Forget every call, unexpected request, scripted reply and cached answer."""
+        """Forget every call, log, unexpected request, scripted reply and cached answer."""
         with self._lock:
             self.calls.clear()
             self.unexpected.clear()
             self.scripts.clear()
             self.cache.clear()
+            self.logs.clear()
 
 
 def _authorized(cf: Mapping[str, str]) -> bool:

@@ -1,0 +1,88 @@
+"""The log the gateway writes for one call.
+
+Cost is the request's `cf-aig-custom-cost` where it sends one, else a flat price the fake
+charges (0.15 USD per million tokens in, 0.60 out): close to small models' prices, so
+cost filters and sums behave like real numbers. A cache hit costs nothing and counts no
+tokens in, as observed on the real gateway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from ..calls import Call
+from ..logstore import Log
+from .answers import Answer
+
+__all__ = ["PRICE_IN", "PRICE_OUT", "log_entry"]
+
+PRICE_IN = 0.15e-6  # USD per token
+PRICE_OUT = 0.60e-6
+
+
+def _custom_cost(header: str | None, tokens_in: int, tokens_out: int) -> float | None:
+    """The cost a `cf-aig-custom-cost` header sets, or None if absent or unreadable."""
+    if header is None:
+        return None
+    try:
+        spec = json.loads(header)
+    except ValueError:
+        return None
+    if not isinstance(spec, dict):
+        return None
+    if isinstance(spec.get("total_cost"), int | float):
+        return float(spec["total_cost"])
+    per_in, per_out = spec.get("per_token_in", 0), spec.get("per_token_out", 0)
+    if not isinstance(per_in, int | float) or not isinstance(per_out, int | float):
+        return None
+    return per_in * tokens_in + per_out * tokens_out
+
+
+def _model_type(path: str) -> str:
+    return "embeddings" if path.endswith("embeddings") else "chat"
+
+
+def log_entry(
+    call: Call,
+    answer: Answer,
+    *,
+    created: float,
+    request_body: bytes,
+    request_type: str,
+    cf: Mapping[str, str],
+) -> Log:
+    """The log for *call*, answered with *answer*, received at *created*."""
+    hit = call.cache_status == "HIT"
+    tokens_in = 0 if hit else answer.tokens_in if answer.ok else None
+    tokens_out = answer.tokens_out if answer.ok else None
+    custom = _custom_cost(cf.get("cf-aig-custom-cost"), tokens_in or 0, tokens_out or 0)
+    price = (tokens_in or 0) * PRICE_IN + (tokens_out or 0) * PRICE_OUT
+    cost = 0.0 if hit or not answer.ok else custom if custom is not None else price
+    response_body = b"".join(answer.chunks[: answer.cut_after])
+    keep_bodies = call.options.collect_log_payload is not False
+    return Log(
+        id=str(call.log_id),
+        created=created,
+        provider=call.provider,
+        model=call.model or "",
+        path=call.path,
+        model_type=_model_type(call.path),
+        duration=round(answer.delay * 1000),
+        success=answer.ok,
+        status_code=answer.status,
+        cached=hit,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost=cost,
+        custom_cost=custom is not None,
+        metadata=call.metadata,
+        step=call.step or 0,
+        event_id=call.event_id,
+        request_type=request_type,
+        response_content_type=answer.content_type.split(";")[0],
+        request_body=request_body if keep_bodies else None,
+        response_body=response_body if keep_bodies else None,
+        request_size=len(request_body),
+        response_size=len(response_body),
+    )

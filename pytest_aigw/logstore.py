@@ -1,0 +1,278 @@
+"""The gateway's logs in memory: one per call, filtered, ordered and paged like the Logs API.
+
+A log is visible to the Logs API once `visible_at` has passed on the fake's clock, and
+its detail fields (`request_head`, `response_head`, sizes) once `details_at` has: both
+equal `created` unless a test asks for the eventual consistency the real API shows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from .metadata import MetadataValue
+
+__all__ = [
+    "FILTER_KEYS",
+    "HEAD_LIMIT",
+    "LIST_ORDER_KEYS",
+    "OPERATORS",
+    "Filter",
+    "Log",
+    "LogSettings",
+    "LogStore",
+    "iso_time",
+]
+
+HEAD_LIMIT = 1024  # characters of a body shown as `request_head` / `response_head`
+FILTER_KEYS = (
+    "id", "created_at", "request_content_type", "response_content_type", "request_type",
+    "success", "cached", "provider", "model", "model_type", "cost", "tokens", "tokens_in",
+    "tokens_out", "duration", "feedback", "event_id", "metadata.key", "metadata.value",
+    "authentication", "wholesale", "compatibilityMode", "dlp_action", "user_agent",
+    "prompts.prompt_id", "prompts.version_id",
+)  # fmt: skip
+OPERATORS = ("eq", "neq", "contains", "lt", "gt")
+LIST_ORDER_KEYS = ("created_at", "provider", "model", "model_type", "success", "cached")
+DELETE_ORDER_KEYS = (
+    *LIST_ORDER_KEYS, "cost", "tokens_in", "tokens_out", "duration", "feedback",
+)  # fmt: skip
+FilterValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How the fake Logs API shows logs, where the sources disagree or timing matters.
+
+    *metadata_as*: ``"object"`` (as observed live, the default) or ``"string"`` (as the
+    OpenAPI schema and the SDK type it). *feedback_in_get*: whether a log's detail
+    carries `feedback` and `score` once set (no schema lists them). *visibility_lag*
+    and *detail_lag*: seconds before a new log is listed, and before its detail fields
+    fill in.
+    """
+
+    metadata_as: Literal["object", "string"] = "object"
+    feedback_in_get: bool = True
+    visibility_lag: float = 0.0
+    detail_lag: float = 0.0
+
+
+@dataclass(slots=True)
+class Log:
+    """One stored log; field names follow the Logs API."""
+
+    id: str
+    created: float  # epoch seconds on the fake's clock
+    provider: str
+    model: str
+    path: str
+    model_type: str = ""
+    duration: int = 0
+    success: bool = True
+    status_code: int = 200
+    cached: bool = False
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float = 0.0
+    custom_cost: bool = False
+    metadata: dict[str, MetadataValue] | None = None
+    step: int = 0
+    event_id: str | None = None
+    request_type: str = "universal"
+    request_content_type: str = "application/json"
+    response_content_type: str = "application/json"
+    request_body: bytes | None = None
+    response_body: bytes | None = None
+    request_size: int = 0
+    response_size: int = 0
+    feedback: float | None = None
+    score: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # seeded fields we do not model
+    visible_at: float = 0.0
+    details_at: float = 0.0
+
+    @property
+    def created_at(self) -> str:
+        return iso_time(self.created)
+
+
+def iso_time(epoch: float) -> str:
+    """RFC 3339 with milliseconds and `Z`, as the Logs API writes `created_at`."""
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One `filters` entry: logs whose *key* relates to any of *values* by *operator*."""
+
+    key: str
+    operator: str
+    values: tuple[FilterValue, ...]
+
+    def matches(self, log: Log) -> bool:
+        if self.key == "metadata.key":
+            return any(_compare(self.operator, k, self.values) for k in (log.metadata or {}))
+        if self.key == "metadata.value":
+            entries = (log.metadata or {}).values()
+            return any(_compare(self.operator, v, self.values) for v in entries)
+        return _compare(self.operator, _FIELD[self.key](log), self.values)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _equal(actual: object, wanted: FilterValue) -> bool:
+    if actual is None or wanted is None:
+        return actual is wanted
+    if isinstance(actual, bool) or isinstance(wanted, bool):
+        return str(actual).lower() == str(wanted).lower()
+    if isinstance(actual, int | float):
+        return _number(wanted) == float(actual)
+    return str(actual) == str(wanted)
+
+
+def _ordered(actual: object, wanted: FilterValue, less: bool) -> bool:
+    a, w = _number(actual), _number(wanted)
+    if a is None or w is None:
+        if not isinstance(actual, str) or not isinstance(wanted, str):
+            return False
+        return actual < wanted if less else actual > wanted  # ISO times compare as text
+    return a < w if less else a > w
+
+
+def _compare(operator: str, actual: object, values: tuple[FilterValue, ...]) -> bool:
+    if operator == "eq":
+        return any(_equal(actual, v) for v in values)
+    if operator == "neq":
+        return not any(_equal(actual, v) for v in values)
+    if operator == "contains":
+        return actual is not None and any(str(v) in str(actual) for v in values)
+    return any(_ordered(actual, v, less=operator == "lt") for v in values)
+
+
+def _total_tokens(log: Log) -> int | None:
+    if log.tokens_in is None and log.tokens_out is None:
+        return None
+    return (log.tokens_in or 0) + (log.tokens_out or 0)
+
+
+_FIELD: dict[str, Callable[[Log], object]] = {
+    "id": lambda log: log.id,
+    "created_at": lambda log: log.created_at,
+    "request_content_type": lambda log: log.request_content_type,
+    "response_content_type": lambda log: log.response_content_type,
+    "request_type": lambda log: log.request_type,
+    "success": lambda log: log.success,
+    "cached": lambda log: log.cached,
+    "provider": lambda log: log.provider,
+    "model": lambda log: log.model,
+    "model_type": lambda log: log.model_type,
+    "cost": lambda log: log.cost,
+    "tokens": _total_tokens,
+    "tokens_in": lambda log: log.tokens_in,
+    "tokens_out": lambda log: log.tokens_out,
+    "duration": lambda log: log.duration,
+    "feedback": lambda log: log.feedback,
+    "event_id": lambda log: log.event_id,
+}
+
+
+def _seeded(key: str) -> Callable[[Log], object]:
+    return lambda log: log.extra.get(key)
+
+
+for _key in FILTER_KEYS:
+    _FIELD.setdefault(_key, _seeded(_key))
+
+
+def _sort_key(order_by: str) -> Callable[[Log], Any]:
+    read = (lambda log: log.created) if order_by == "created_at" else _FIELD[order_by]
+    # None sorts first; ties keep id (time) order.
+    return lambda log: (read(log) is not None, read(log) or 0, log.id)
+
+
+class LogStore:
+    """The logs of one gateway, safe to use from many threads."""
+
+    def __init__(self, settings: LogSettings | None = None) -> None:
+        self.settings = settings or LogSettings()
+        self._logs: dict[str, Log] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._logs)
+
+    def add(self, log: Log) -> None:
+        log.visible_at = log.created + self.settings.visibility_lag
+        log.details_at = log.created + self.settings.detail_lag
+        with self._lock:
+            self._logs[log.id] = log
+
+    def load(self, logs: Iterable[Log]) -> None:
+        """Add logs as they are (seeded: visible at once, details filled in)."""
+        with self._lock:
+            for log in logs:
+                self._logs[log.id] = log
+
+    def get(self, log_id: str, now: float) -> Log | None:
+        log = self._logs.get(log_id)
+        return log if log is not None and log.visible_at <= now else None
+
+    def find(
+        self,
+        filters: Iterable[Filter],
+        now: float,
+        *,
+        search: str | None = None,
+        order_by: str = "created_at",
+        descending: bool = True,
+    ) -> list[Log]:
+        """Visible logs matching every filter (and *search*), in the order asked for."""
+        wanted = list(filters)
+        needle = search.lower() if search else None
+        with self._lock:
+            logs = list(self._logs.values())
+        found = [
+            log
+            for log in logs
+            if log.visible_at <= now
+            and all(f.matches(log) for f in wanted)
+            and (needle is None or _mentions(log, needle))
+        ]
+        found.sort(key=_sort_key(order_by), reverse=descending)
+        return found
+
+    def patch(self, log_id: str, changes: Mapping[str, Any]) -> None:
+        with self._lock:
+            log = self._logs[log_id]
+            for name, value in changes.items():
+                setattr(log, name, value)
+
+    def remove(self, logs: Iterable[Log]) -> int:
+        with self._lock:
+            removed = [self._logs.pop(log.id, None) for log in logs]
+        return sum(log is not None for log in removed)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._logs.clear()
+
+
+def _mentions(log: Log, needle: str) -> bool:
+    # "Free-text search over log metadata": keys and values, case-insensitive.
+    return any(
+        needle in str(key).lower() or needle in str(value).lower()
+        for key, value in (log.metadata or {}).items()
+    )
