@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,6 +20,7 @@ from .fake.scripts import Matcher, Script, failure_script, reply_script
 from .fake.transport import TransportFault
 from .logs_api import API_HOST, LogsApi
 from .logstore import LogSettings, LogStore
+from .seed import logs_from_api
 
 if TYPE_CHECKING:
     from .intercept import Interception
@@ -242,6 +243,14 @@ class MockGateway:
     def log_store(self) -> LogStore:
         """The logs the gateway wrote, as the fake Logs API serves them."""
         return self._fake.logs
+
+    def seed_logs(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Load logs as the Logs API returns them (see `pytest_aigw.seed`).
+
+        Every item is checked first; a bad one raises `ConfigError` naming the item
+        and the field, and nothing is loaded.
+        """
+        self._fake.logs.load(logs_from_api(items))
 
     def _serves(self, request: httpx.Request) -> bool:
         return self._fake.is_gateway_request(request) or self._logs_api.is_logs_request(request)

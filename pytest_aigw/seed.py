@@ -1,0 +1,147 @@
+"""Logs loaded as the Logs API returns them, to test code that starts from existing logs.
+
+    aigw.seed_logs([
+        {"id": "01J...", "created_at": "2026-11-01T09:00:00.000Z", "provider": "openai",
+         "model": "gpt-4o-mini", "metadata": {"user": "u1"}, "feedback": 1,
+         "request": {"messages": [...]}, "response": {"choices": [...]}},
+    ])
+
+Each item is checked field by field; a bad one raises `ConfigError` naming the item
+and the field, and nothing is loaded. `request` and `response` (optional) are the
+bodies `GET /logs/{id}/request` and `/response` return.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from ._errors import ConfigError
+from .logstore import Log
+
+__all__ = ["logs_from_api"]
+
+_TIME_EXAMPLE = "2026-11-22T10:00:00.000Z"
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _optional(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _in_range(low: float, high: float) -> Callable[[object], bool]:
+    return lambda value: value is None or (_number(value) and low <= value <= high)  # type: ignore[operator]
+
+
+# field: (check, what it must be, default when absent; None default means required)
+_FIELDS: dict[str, tuple[Callable[[object], bool], str, Any]] = {
+    "id": (lambda v: _text(v) and bool(v), "a non-empty string", None),
+    "provider": (_text, "a string such as 'openai'", None),
+    "model": (_text, "a string", None),
+    "path": (_text, "a string", ""),
+    "model_type": (_text, "a string", ""),
+    "duration": (_whole, "a whole number of ms", 0),
+    "success": (_flag, "true or false", True),
+    "status_code": (_whole, "an HTTP status", 200),
+    "cached": (_flag, "true or false", False),
+    "tokens_in": (_optional(_whole), "a whole number or null", None),
+    "tokens_out": (_optional(_whole), "a whole number or null", None),
+    "cost": (_number, "a number", 0.0),
+    "custom_cost": (_flag, "true or false", False),
+    "step": (_whole, "a whole number", 0),
+    "event_id": (_optional(_text), "a string or null", None),
+    "request_type": (_text, "a string", "universal"),
+    "request_content_type": (_text, "a string", "application/json"),
+    "response_content_type": (_text, "a string", "application/json"),
+    "feedback": (_in_range(-1, 1), "a number from -1 to 1, or null", None),
+    "score": (_in_range(0, 100), "a number from 0 to 100, or null", None),
+}
+_REQUIRED = ("id", "created_at", "provider", "model")
+_OPTIONAL_NONE = ("tokens_in", "tokens_out", "event_id", "feedback", "score")
+
+
+def _created(value: object, where: str) -> float:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    raise ConfigError(
+        f"{where}: field 'created_at' must be an RFC 3339 time such as {_TIME_EXAMPLE!r},"
+        f" got {value!r}"
+    )
+
+
+def _metadata(value: object, where: str) -> dict[str, Any] | None:
+    if isinstance(value, str):  # the OpenAPI schema's form: a JSON string
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = ...
+    if value is None:
+        return None
+    if isinstance(value, dict) and all(isinstance(v, str | int | float) for v in value.values()):
+        return dict(value)
+    raise ConfigError(
+        f"{where}: field 'metadata' must be a flat object of string, number and boolean"
+        f" values (or that object as a JSON string, or null), got {value!r}"
+    )
+
+
+def _body(value: object) -> bytes | None:
+    if value is None:
+        return None
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+
+
+def _log(number: int, item: object) -> Log:
+    where = f"seeded log #{number}"
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"{where} must be an object as the Logs API returns it, got {item!r}")
+    where = f"seeded log #{number} (id {item.get('id')!r})"
+    missing = [name for name in _REQUIRED if name not in item]
+    if missing:
+        raise ConfigError(f"{where}: missing required field(s) {', '.join(missing)}")
+    values: dict[str, Any] = {}
+    for name, (check, rule, default) in _FIELDS.items():
+        value = item.get(name, default)
+        if (value is not None or name not in _OPTIONAL_NONE) and not check(value):
+            raise ConfigError(f"{where}: field {name!r} must be {rule}, got {value!r}")
+        values[name] = value
+    created = _created(item["created_at"], where)
+    request, response = _body(item.get("request")), _body(item.get("response"))
+    known = {*_FIELDS, "created_at", "metadata", "request", "response"}
+    return Log(
+        **values,
+        created=created,
+        metadata=_metadata(item.get("metadata"), where),
+        request_body=request,
+        response_body=response,
+        request_size=len(request or b""),
+        response_size=len(response or b""),
+        extra={k: v for k, v in item.items() if k not in known},
+        visible_at=0.0,  # seeded logs exist already: visible, details filled in
+        details_at=0.0,
+    )
+
+
+def logs_from_api(items: Iterable[object]) -> list[Log]:
+    """Check and convert *items* (Logs API objects); raise `ConfigError` on the first bad one."""
+    return [_log(number, item) for number, item in enumerate(items, start=1)]
