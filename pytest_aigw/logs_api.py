@@ -328,9 +328,9 @@ def _flat_filters(params: httpx.QueryParams) -> list[Filter]:
 def _patch_changes(content: bytes) -> dict[str, Any]:
     """Validate a PATCH body completely before anything changes."""
     try:
-        body = json.loads(content or b"{}")
+        body = json.loads(content or b"{}", parse_constant=_no_constant)
     except ValueError:
-        raise InvalidInput("body: must be a JSON object") from None
+        raise InvalidInput("body: must be a JSON object (JSON without NaN or Infinity)") from None
     if not isinstance(body, dict):
         raise InvalidInput(f"body: Expected object, received {_kind(body)}")
     changes: dict[str, Any] = {}
@@ -350,6 +350,10 @@ def _patch_changes(content: bytes) -> dict[str, Any]:
     if "metadata" in body:
         changes["metadata"] = _patch_metadata(body["metadata"])
     return changes
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: JavaScript's JSON refuses them
 
 
 def _patch_metadata(value: object) -> Mapping[str, Any] | None:
