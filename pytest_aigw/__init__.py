@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ._errors import AigwError, ConfigError, GatewayCheckError, MetadataError
     from .calls import Call, CallList
     from .ids import new_log_id
+    from .logstore import LogSettings
     from .mock import MockGateway
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "CallList",
     "ConfigError",
     "GatewayCheckError",
+    "LogSettings",
     "MetadataError",
     "MockGateway",
     "__version__",
@@ -39,6 +41,7 @@ _LAZY = {
     "CallList": ".calls",
     "ConfigError": "._errors",
     "GatewayCheckError": "._errors",
+    "LogSettings": ".logstore",
     "MetadataError": "._errors",
     "MockGateway": ".mock",
     "new_log_id": ".ids",

@@ -6,6 +6,7 @@
     strict         strict=True|False               aigw_strict       true
     authenticated  authenticated=True|False        -                 false
     cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
+    logs           logs=LogSettings(...)           -                 LogSettings()
 
 Markers on the module, class and function merge; the closest one wins per key.
 """
@@ -32,7 +33,7 @@ __all__ = [
 DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_GATEWAY_ID = "test-gateway"
 MARKER = "aigw"
-MARKER_OPTIONS = ("account_id", "authenticated", "cache_ttl", "gateway_id", "strict")
+MARKER_OPTIONS = ("account_id", "authenticated", "cache_ttl", "gateway_id", "logs", "strict")
 INI_ACCOUNT_ID = "aigw_account_id"
 INI_GATEWAY_ID = "aigw_gateway_id"
 INI_STRICT = "aigw_strict"
@@ -47,6 +48,7 @@ class GatewayOptions:
     strict: bool
     authenticated: bool = False
     cache_ttl: int | None = None
+    logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy
 
 
 def marker_options(node: pytest.Item) -> dict[str, Any]:
@@ -81,6 +83,7 @@ def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptio
         strict=marked.get("strict", defaults.strict),
         authenticated=marked.get("authenticated", defaults.authenticated),
         cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
+        logs=marked.get("logs", defaults.logs),
     )
 
 

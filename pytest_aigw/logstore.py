@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from ._errors import ConfigError
 from .metadata import MetadataValue
 
 __all__ = [
@@ -58,6 +59,22 @@ class LogSettings:
     feedback_in_get: bool = True
     visibility_lag: float = 0.0
     detail_lag: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.metadata_as not in ("object", "string"):
+            raise ConfigError(
+                f"LogSettings(metadata_as=...) must be 'object' or 'string',"
+                f" got {self.metadata_as!r}"
+            )
+        if not isinstance(self.feedback_in_get, bool):
+            raise ConfigError(
+                f"LogSettings(feedback_in_get=...) must be True or False,"
+                f" got {self.feedback_in_get!r}"
+            )
+        for name in ("visibility_lag", "detail_lag"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(f"LogSettings({name}=...) must be seconds >= 0, got {value!r}")
 
 
 @dataclass(slots=True)

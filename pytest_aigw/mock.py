@@ -86,6 +86,8 @@ class MockGateway:
     ) -> None:
         validate_ids(account_id, gateway_id)
         validate_settings(authenticated, cache_ttl)
+        if log_settings is not None and not isinstance(log_settings, LogSettings):
+            raise ConfigError(f"logs must be a pytest_aigw.LogSettings(...), got {log_settings!r}")
         self.strict = strict
         self._fake = FakeGateway(
             account_id,

@@ -25,7 +25,7 @@ _GATEWAY = pytest.StashKey["MockGateway"]()
 
 _MARKERS = (
     "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
-    " cache_ttl=None): settings of the fake AI Gateway for this test;"
+    " cache_ttl=None, logs=LogSettings(...)): settings of the fake AI Gateway for this test;"
     " see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
     "aigw_eval: an eval case whose gateway logs get feedback from its outcome.",
@@ -111,6 +111,7 @@ def _build_gateway(request: pytest.FixtureRequest) -> MockGateway:
         strict=options.strict,
         authenticated=options.authenticated,
         cache_ttl=options.cache_ttl,
+        log_settings=options.logs,
     )
 
 

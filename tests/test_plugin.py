@@ -220,7 +220,7 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
-            " authenticated, cache_ttl, gateway_id, strict",
+            " authenticated, cache_ttl, gateway_id, logs, strict",
         ),
         ("aigw(authenticated=1)", "authenticated must be True or False, got 1"),
         (
@@ -231,7 +231,12 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(False)",
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
-            " (False,). Allowed options: account_id, authenticated, cache_ttl, gateway_id, strict",
+            " (False,). Allowed options: account_id, authenticated, cache_ttl, gateway_id, logs,"
+            " strict",
+        ),
+        (
+            "aigw(logs={'metadata_as': 'string'})",
+            "logs must be a pytest_aigw.LogSettings(...), got {'metadata_as': 'string'}",
         ),
         ("aigw(strict='no')", "@pytest.mark.aigw(strict=...) must be True or False, got 'no'"),
         (
@@ -457,6 +462,38 @@ def test_reset_gives_each_hypothesis_example_a_clean_gateway(pytester: pytest.Py
             response = httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m"})
             assert response.json()["choices"][0]["message"]["content"] == (text or "empty")
             assert len(aigw.calls) == 1
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_the_logs_marker_option_sets_how_the_fake_logs_api_shows_logs(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+        import pytest
+        from pytest_aigw import LogSettings
+
+        @pytest.mark.aigw(logs=LogSettings(metadata_as="string", visibility_lag=1))
+        def test_string_metadata_after_the_lag(aigw):
+            httpx.post(
+                aigw.url("openai") + "/chat/completions",
+                json={"model": "m"},
+                headers={"cf-aig-metadata": '{"user": "u1"}'},
+            )
+            url = (
+                f"{aigw.api_url}/accounts/{aigw.account_id}/ai-gateway/gateways/"
+                f"{aigw.gateway_id}/logs"
+            )
+            auth = {"authorization": "Bearer t"}
+            assert httpx.get(url, headers=auth).json()["result"] == []
+            aigw.clock.advance(1)
+            assert httpx.get(url, headers=auth).json()["result"][0]["metadata"] == (
+                '{"user":"u1"}'
+            )
         """,
     )
     result.assert_outcomes(passed=1)

@@ -15,6 +15,7 @@ def test_all_is_sorted_and_exact() -> None:
         "CallList",
         "ConfigError",
         "GatewayCheckError",
+        "LogSettings",
         "MetadataError",
         "MockGateway",
         "__version__",
