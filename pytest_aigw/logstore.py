@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, Literal
 
 from ._errors import ConfigError
@@ -110,6 +111,7 @@ class Log:
     extra: dict[str, Any] = field(default_factory=dict)  # seeded fields we do not model
     visible_at: float = 0.0
     details_at: float = 0.0
+    search_text: str = field(default="", repr=False)  # metadata, lowercased, for `search`
 
     @property
     def created_at(self) -> str:
@@ -130,6 +132,17 @@ class Filter:
     operator: str
     values: tuple[FilterValue, ...]
 
+    def predicate(self) -> Callable[[Log], bool]:
+        """A fast test for this filter: the common text `eq` cases skip the general path."""
+        texts = frozenset(v for v in self.values if isinstance(v, str))
+        if self.operator == "eq" and len(texts) == len(self.values):
+            if self.key in _TEXT_FIELDS:
+                read = _FIELD[self.key]
+                return lambda log: read(log) in texts
+            if self.key == "metadata.value":
+                return _metadata_value_in(texts)
+        return self.matches
+
     def matches(self, log: Log) -> bool:
         if self.key == "metadata.key":
             return any(_compare(self.operator, k, self.values) for k in (log.metadata or {}))
@@ -137,6 +150,36 @@ class Filter:
             entries = (log.metadata or {}).values()
             return any(_compare(self.operator, v, self.values) for v in entries)
         return _compare(self.operator, _FIELD[self.key](log), self.values)
+
+
+_TEXT_FIELDS = frozenset(
+    {"id", "provider", "model", "model_type", "request_type", "request_content_type",
+     "response_content_type", "event_id"}
+)  # fmt: skip
+
+
+def _metadata_value_in(texts: frozenset[str]) -> Callable[[Log], bool]:
+    """Logs with a metadata value equal to one of *texts* (booleans and numbers too)."""
+    flags = {t.lower() for t in texts} & {"true", "false"}
+    numbers = {n for n in map(_number, texts) if n is not None}
+
+    def test(log: Log) -> bool:
+        entries = log.metadata
+        if not entries:
+            return False
+        if not texts.isdisjoint(entries.values()):
+            return True
+        if not flags and not numbers:
+            return False  # "true" or "5" could still equal a boolean or a number; these cannot
+        for value in entries.values():
+            if isinstance(value, bool):
+                if str(value).lower() in flags:
+                    return True
+            elif isinstance(value, int | float) and float(value) in numbers:
+                return True
+        return False
+
+    return test
 
 
 def _number(value: object) -> float | None:
@@ -214,6 +257,20 @@ for _key in FILTER_KEYS:
     _FIELD.setdefault(_key, _seeded(_key))
 
 
+_NEVER_NULL = frozenset({"created_at", "provider", "model", "model_type", "success", "cached"})
+
+
+def _sort(logs: list[Log], order_by: str, descending: bool) -> None:
+    """Order *logs* by *order_by*, ties by id (time), nulls first."""
+    if order_by in _NEVER_NULL:
+        # Two stable sorts on plain attributes are several times faster than a tuple key.
+        field = "created" if order_by == "created_at" else order_by
+        logs.sort(key=attrgetter("id"), reverse=descending)
+        logs.sort(key=attrgetter(field), reverse=descending)
+    else:
+        logs.sort(key=_sort_key(order_by), reverse=descending)
+
+
 def _sort_key(order_by: str) -> Callable[[Log], Any]:
     read = (lambda log: log.created) if order_by == "created_at" else _FIELD[order_by]
     # None sorts first; ties keep id (time) order.
@@ -227,6 +284,10 @@ class LogStore:
         self.settings = settings or LogSettings()
         self._logs: dict[str, Log] = {}
         self._lock = threading.Lock()
+        # While logs arrive in (created, id) order, the dict's order is that order and
+        # listing by created_at needs no sort (the common case: the gateway's own logs).
+        self._in_time_order = True
+        self._last: tuple[float, str] = (float("-inf"), "")
 
     def __len__(self) -> int:
         return len(self._logs)
@@ -235,13 +296,21 @@ class LogStore:
         log.visible_at = log.created + self.settings.visibility_lag
         log.details_at = log.created + self.settings.detail_lag
         with self._lock:
-            self._logs[log.id] = log
+            self._store(log)
 
     def load(self, logs: Iterable[Log]) -> None:
         """Add logs as they are (seeded: visible at once, details filled in)."""
         with self._lock:
             for log in logs:
-                self._logs[log.id] = log
+                self._store(log)
+
+    def _store(self, log: Log) -> None:
+        place = (log.created, log.id)
+        if log.id in self._logs or place < self._last:
+            self._in_time_order = False
+        self._last = max(self._last, place)
+        log.search_text = _search_text(log.metadata)
+        self._logs[log.id] = log
 
     def get(self, log_id: str, now: float) -> Log | None:
         log = self._logs.get(log_id)
@@ -257,18 +326,18 @@ class LogStore:
         descending: bool = True,
     ) -> list[Log]:
         """Visible logs matching every filter (and *search*), in the order asked for."""
-        wanted = list(filters)
-        needle = search.lower() if search else None
+        tests = [f.predicate() for f in filters]
+        if search:
+            needle = search.lower()
+            tests.append(lambda log: _mentions(log, needle))
         with self._lock:
             logs = list(self._logs.values())
-        found = [
-            log
-            for log in logs
-            if log.visible_at <= now
-            and all(f.matches(log) for f in wanted)
-            and (needle is None or _mentions(log, needle))
-        ]
-        found.sort(key=_sort_key(order_by), reverse=descending)
+            presorted = order_by == "created_at" and self._in_time_order
+        if presorted and descending:
+            logs.reverse()
+        found = [log for log in logs if log.visible_at <= now and _passes(log, tests)]
+        if not presorted:
+            _sort(found, order_by, descending)
         return found
 
     def patch(self, log_id: str, changes: Mapping[str, Any]) -> None:
@@ -276,6 +345,7 @@ class LogStore:
             log = self._logs[log_id]
             for name, value in changes.items():
                 setattr(log, name, value)
+            log.search_text = _search_text(log.metadata)
 
     def remove(self, logs: Iterable[Log]) -> int:
         with self._lock:
@@ -285,11 +355,21 @@ class LogStore:
     def clear(self) -> None:
         with self._lock:
             self._logs.clear()
+            self._in_time_order, self._last = True, (float("-inf"), "")
+
+
+def _passes(log: Log, tests: list[Callable[[Log], bool]]) -> bool:
+    # A plain loop: `all()` over a generator costs a third more on 100k logs.
+    for test in tests:  # noqa: SIM110
+        if not test(log):
+            return False
+    return True
+
+
+def _search_text(metadata: Mapping[str, object] | None) -> str:
+    # "Free-text search over log metadata": keys and values, case-insensitive.
+    return "\n".join(f"{k}\n{v}" for k, v in (metadata or {}).items()).lower()
 
 
 def _mentions(log: Log, needle: str) -> bool:
-    # "Free-text search over log metadata": keys and values, case-insensitive.
-    return any(
-        needle in str(key).lower() or needle in str(value).lower()
-        for key, value in (log.metadata or {}).items()
-    )
+    return needle in log.search_text
