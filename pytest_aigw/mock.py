@@ -23,6 +23,7 @@ from .logstore import LogSettings, LogStore
 from .seed import logs_from_api
 
 if TYPE_CHECKING:
+    from .client import Log, LogsClient
     from .intercept import Interception
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway"]
@@ -98,6 +99,7 @@ class MockGateway:
         )
         self._logs_api = LogsApi(self._fake.logs, account_id, gateway_id, self._fake.clock.now)
         self._interception: Interception | None = None
+        self._logs_client: LogsClient | None = None
 
     @property
     def account_id(self) -> str:
@@ -242,6 +244,40 @@ class MockGateway:
         return f"https://{API_HOST}/client/v4"
 
     @property
+    def logs(self) -> LogsClient:
+        """The Logs API client bound to this gateway, talking to the fake Logs API.
+
+        The same client live mode uses against Cloudflare; no rate limit against the fake.
+        """
+        if self._logs_client is None:
+            from .client import LogsClient
+
+            self._logs_client = LogsClient(
+                account_id=self.account_id,
+                gateway_id=self.gateway_id,
+                api_token="aigw-mock-token",
+                base_url=self.api_url,
+                http_client=httpx.Client(transport=httpx.MockTransport(self.handler))
+                if self._interception is None
+                else None,
+                rate_limit=None,
+            )
+        return self._logs_client
+
+    def assert_feedback_roundtrip(
+        self,
+        log_id: str,
+        *,
+        feedback: float | None = 1,
+        score: float | None = None,
+        timeout: float = 10.0,
+    ) -> Log:
+        """Submit feedback through the Logs API, then read it back until it shows."""
+        return self.logs.assert_feedback_roundtrip(
+            log_id, feedback=feedback, score=score, timeout=timeout
+        )
+
+    @property
     def log_store(self) -> LogStore:
         """The logs the gateway wrote, as the fake Logs API serves them."""
         return self._fake.logs
@@ -301,6 +337,9 @@ class MockGateway:
 
     def stop(self) -> None:
         """Stop intercepting; requests reach the network again."""
+        client, self._logs_client = self._logs_client, None
+        if client is not None:
+            client.close()
         interception, self._interception = self._interception, None
         if interception is not None:
             interception.stop()
