@@ -13,17 +13,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._errors import AigwError, ConfigError, GatewayCheckError, MetadataError
     from .calls import Call, CallList
+    from .client import AsyncLogsClient, LogsApiError, LogsApiTimeout, LogsClient
     from .ids import new_log_id
     from .logstore import LogSettings
     from .mock import MockGateway
 
 __all__ = [
     "AigwError",
+    "AsyncLogsClient",
     "Call",
     "CallList",
     "ConfigError",
     "GatewayCheckError",
     "LogSettings",
+    "LogsApiError",
+    "LogsApiTimeout",
+    "LogsClient",
     "MetadataError",
     "MockGateway",
     "__version__",
@@ -37,11 +42,15 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 _LAZY = {
     "AigwError": "._errors",
+    "AsyncLogsClient": ".client",
     "Call": ".calls",
     "CallList": ".calls",
     "ConfigError": "._errors",
     "GatewayCheckError": "._errors",
     "LogSettings": ".logstore",
+    "LogsApiError": ".client",
+    "LogsApiTimeout": ".client",
+    "LogsClient": ".client",
     "MetadataError": "._errors",
     "MockGateway": ".mock",
     "new_log_id": ".ids",

@@ -11,11 +11,15 @@ def test_all_is_sorted_and_exact() -> None:
     assert pytest_aigw.__all__ == sorted(pytest_aigw.__all__)
     assert set(pytest_aigw.__all__) == {
         "AigwError",
+        "AsyncLogsClient",
         "Call",
         "CallList",
         "ConfigError",
         "GatewayCheckError",
         "LogSettings",
+        "LogsApiError",
+        "LogsApiTimeout",
+        "LogsClient",
         "MetadataError",
         "MockGateway",
         "__version__",
