@@ -78,6 +78,23 @@ QUERIES: dict[str, dict[str, str]] = {
 }
 
 
+def verify_calls(count: int) -> None:
+    """API calls `verify_feedback` makes for *count* logs whose feedback already shows."""
+    with MockGateway(strict=False) as gw:
+        logs = make_logs(count, bodies=False)
+        for log in logs:
+            log.feedback, log.score = 1, 50
+        gw.log_store.load(logs)
+        started = time.perf_counter()
+        gw.logs.verify_feedback({log.id: (1, 50) for log in logs}, timeout=5)
+        took = (time.perf_counter() - started) * 1000
+        calls = gw.logs.calls
+    print(
+        f"verify {count} feedbacks: {calls} API calls ({calls / count:.2f} N; target <= 1.1 N),"
+        f" {took:.0f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logs", type=int, default=100_000)
@@ -102,6 +119,7 @@ def main() -> None:
         median = statistics.median(times)
         met = "met" if median < TARGET_MS else "NOT met"
         print(f"  {name:36} {median:7.1f} {min(times):7.1f}  ({met})")
+    verify_calls(500)
     small = bytes_per_log(20_000, bodies=False)
     large = bytes_per_log(20_000, bodies=True)
     print(

@@ -244,6 +244,44 @@ class _Waiting:
         return min(_poll_delay(self._attempt - 1), max(0.0, self._deadline - self._clock()))
 
 
+class _Verifying:
+    """Checking many logs' feedback through filtered list calls, 50 ids a call."""
+
+    def __init__(
+        self,
+        expected: Mapping[str, tuple[float | None, float | None]],
+        timeout: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._pending = dict(expected)
+        self._last: dict[str, Log] = {}
+        self.found: dict[str, Log] = {}
+        self._timeout, self._clock = timeout, clock
+        self._deadline = clock() + timeout
+        self._attempt = 0
+
+    def batches(self) -> list[list[str]]:
+        ids = list(self._pending)
+        return [ids[start : start + MAX_BATCH] for start in range(0, len(ids), MAX_BATCH)]
+
+    def saw(self, page: LogPage) -> None:
+        for log in page.logs:
+            self._last[log.id] = log
+            wanted = self._pending.get(log.id)
+            if wanted is not None and _shows(log, *wanted):
+                self.found[log.id] = log
+                del self._pending[log.id]
+
+    def done(self) -> bool:
+        return not self._pending
+
+    def delay(self) -> float:
+        if self._clock() >= self._deadline:
+            raise LogsApiTimeout(_missing(self._pending, self._last, self._timeout))
+        self._attempt += 1
+        return min(_poll_delay(self._attempt - 1), max(0.0, self._deadline - self._clock()))
+
+
 class _Wire:
     """What both clients share: URLs, credentials, query encoding and envelopes."""
 
@@ -486,24 +524,15 @@ class LogsClient:
         self, expected: Mapping[str, tuple[float | None, float | None]], *, timeout: float = 60.0
     ) -> dict[str, Log]:
         """Check many logs carry (feedback, score), with one list call per 50 ids a round."""
-        deadline, attempt = self._clock() + timeout, 0
-        pending, found, last = dict(expected), {}, {}
+        verifying = _Verifying(expected, timeout, self._clock)
         while True:
-            ids = list(pending)
-            for start in range(0, len(ids), MAX_BATCH):
-                batch = ids[start : start + MAX_BATCH]
-                page = self.list(filters=[log_filter("id", "eq", *batch)], per_page=MAX_BATCH)
-                for log in page.logs:
-                    last[log.id] = log
-                    if log.id in pending and _shows(log, *pending[log.id]):
-                        found[log.id] = log
-                        del pending[log.id]
-            if not pending:
-                return found
-            if self._clock() >= deadline:
-                raise LogsApiTimeout(_missing(pending, last, timeout))
-            self._sleep(min(_poll_delay(attempt), max(0.0, deadline - self._clock())))
-            attempt += 1
+            for batch in verifying.batches():
+                verifying.saw(
+                    self.list(filters=[log_filter("id", "eq", *batch)], per_page=MAX_BATCH)
+                )
+            if verifying.done():
+                return verifying.found
+            self._sleep(verifying.delay())
 
     def assert_feedback_roundtrip(
         self,
@@ -666,6 +695,34 @@ class AsyncLogsClient:
             if waiting.done(log, error) and log is not None:
                 return log
             await self._sleep(waiting.delay())
+
+    async def verify_feedback(
+        self, expected: Mapping[str, tuple[float | None, float | None]], *, timeout: float = 60.0
+    ) -> dict[str, Log]:
+        verifying = _Verifying(expected, timeout, self._clock)
+        while True:
+            for batch in verifying.batches():
+                page = await self.list(filters=[log_filter("id", "eq", *batch)], per_page=MAX_BATCH)
+                verifying.saw(page)
+            if verifying.done():
+                return verifying.found
+            await self._sleep(verifying.delay())
+
+    async def assert_feedback_roundtrip(
+        self,
+        log_id: str,
+        *,
+        feedback: float | None = 1,
+        score: float | None = None,
+        timeout: float = 60.0,
+    ) -> Log:
+        await self.patch(log_id, feedback=feedback, score=score)
+        log = await self.wait_for(log_id, timeout=timeout)
+        if _shows(log, feedback, score) or "feedback" in log.raw or "score" in log.raw:
+            return await self.wait_for(
+                log_id, where=lambda seen: _shows(seen, feedback, score), timeout=timeout
+            )
+        return (await self.verify_feedback({log_id: (feedback, score)}, timeout=timeout))[log_id]
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -137,6 +137,9 @@ def test_async_client_through_the_fake(gw: MockGateway) -> None:
         ) as logs:
             ids = [log.id async for log in logs.iter(per_page=2)]
             await logs.patch(gw.log_ids[0], feedback=1)
+            await logs.assert_feedback_roundtrip(gw.log_ids[1], feedback=-1, score=3)
+            verified = await logs.verify_feedback({gw.log_ids[1]: (-1, 3)}, timeout=1)
+            assert list(verified) == [gw.log_ids[1]]
             return ids, (await logs.wait_for(gw.log_ids[0])).feedback
 
     assert asyncio.run(run()) == (list(reversed(gw.log_ids)), 1)
