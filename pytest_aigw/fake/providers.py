@@ -129,6 +129,27 @@ class ReplyContext:
     def model_name(self) -> str:
         return self.model or "unknown"
 
+    @property
+    def chat_usage(self) -> Json:
+        """Token usage as OpenAI chat completions (and Workers AI) report it."""
+        total = self.tokens_in + self.tokens_out
+        return {
+            "prompt_tokens": self.tokens_in,
+            "completion_tokens": self.tokens_out,
+            "total_tokens": total,
+        }
+
+    @property
+    def responses_usage(self) -> Json:
+        """Token usage as the OpenAI Responses API reports it."""
+        return {
+            "input_tokens": self.tokens_in,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": self.tokens_out,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": self.tokens_in + self.tokens_out,
+        }
+
 
 def _shape_for(provider: str, path: str) -> Callable[[ReplyContext], Json]:
     if path.endswith("chat/completions"):
@@ -160,11 +181,7 @@ def _openai_chat(c: ReplyContext) -> Json:
                 "finish_reason": "stop",
             }
         ],
-        "usage": {
-            "prompt_tokens": c.tokens_in,
-            "completion_tokens": c.tokens_out,
-            "total_tokens": c.tokens_in + c.tokens_out,
-        },
+        "usage": c.chat_usage,
         "system_fingerprint": "fp_aigw_mock",
     }
 
@@ -188,13 +205,7 @@ def _openai_responses(c: ReplyContext) -> Json:
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],
-        "usage": {
-            "input_tokens": c.tokens_in,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": c.tokens_out,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": c.tokens_in + c.tokens_out,
-        },
+        "usage": c.responses_usage,
     }
 
 
@@ -249,11 +260,7 @@ def _workers_ai_run(c: ReplyContext) -> Json:
     return {
         "result": {
             "response": c.content,
-            "usage": {
-                "prompt_tokens": c.tokens_in,
-                "completion_tokens": c.tokens_out,
-                "total_tokens": c.tokens_in + c.tokens_out,
-            },
+            "usage": c.chat_usage,
         },
         "success": True,
         "errors": [],

@@ -101,12 +101,7 @@ def _openai_chat(c: ReplyContext, pieces: Sequence[str]) -> Events:
     events += _per_piece(choices({"content": PIECE}), pieces)
     events.append(_event(choices({}, "stop")))
     if with_usage:
-        usage = {
-            "prompt_tokens": c.tokens_in,
-            "completion_tokens": c.tokens_out,
-            "total_tokens": c.tokens_in + c.tokens_out,
-        }
-        events.append(_event({**base, "choices": [], "usage": usage}))
+        events.append(_event({**base, "choices": [], "usage": c.chat_usage}))
     events.append(_event("[DONE]"))
     return events
 
@@ -159,13 +154,7 @@ def _openai_responses(c: ReplyContext, pieces: Sequence[str]) -> Events:
                 **response,
                 "status": "completed",
                 "output": [item],
-                "usage": {
-                    "input_tokens": c.tokens_in,
-                    "input_tokens_details": {"cached_tokens": 0},
-                    "output_tokens": c.tokens_out,
-                    "output_tokens_details": {"reasoning_tokens": 0},
-                    "total_tokens": c.tokens_in + c.tokens_out,
-                },
+                "usage": c.responses_usage,
             },
         },
     ]
@@ -213,13 +202,8 @@ def _anthropic(c: ReplyContext, pieces: Sequence[str]) -> Events:
 
 
 def _workers_ai(c: ReplyContext, pieces: Sequence[str]) -> Events:
-    usage = {
-        "prompt_tokens": c.tokens_in,
-        "completion_tokens": c.tokens_out,
-        "total_tokens": c.tokens_in + c.tokens_out,
-    }
     events = _per_piece({"response": PIECE, "p": "aigw"}, pieces)
-    events.append(_event({"response": "", "usage": usage}))
+    events.append(_event({"response": "", "usage": c.chat_usage}))
     events.append(_event("[DONE]"))
     return events
 
