@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from .client import Log, LogsClient
     from .intercept import Interception
 
-__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway"]
+__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway", "RootURL"]
+
+_Self = TypeVar("_Self", bound="MockGateway")
 
 OPT_OUT_HINT = "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False)."
 
@@ -59,6 +61,26 @@ def validate_settings(authenticated: object, cache_ttl: object) -> None:
             f"cache_ttl must be whole seconds from 1 to {MAX_CACHE_TTL} (one month),"
             f" or None for no gateway-wide caching; got {cache_ttl!r}"
         )
+
+
+class RootURL(str):
+    """A root URL that, called with a provider slug, gives that provider's base URL.
+
+    ``aigw.url`` is where the gateway answers; ``aigw.url("openai")`` is
+    ``aigw.gateway_url + "/openai"``, the OpenAI SDK's base_url.
+    """
+
+    gateway_url: str
+
+    def __new__(cls, root: str, gateway_url: str) -> RootURL:
+        url = super().__new__(cls, root)
+        url.gateway_url = gateway_url
+        return url
+
+    def __call__(self, provider: str) -> str:
+        if not isinstance(provider, str) or not provider or "/" in provider.strip("/"):
+            raise ConfigError(f"provider must be a slug such as 'openai', got {provider!r}")
+        return f"{self.gateway_url}/{provider.strip('/')}"
 
 
 class MockGateway:
@@ -127,15 +149,22 @@ class MockGateway:
         return self._fake.clock
 
     @property
+    def _gateway_root(self) -> str:
+        return f"https://{GATEWAY_HOST}"  # intercepted; a served gateway answers on its own
+
+    @property
+    def _api_root(self) -> str:
+        return f"https://{API_HOST}"
+
+    @property
     def gateway_url(self) -> str:
         """The gateway's base URL: ``https://gateway.ai.cloudflare.com/v1/{account}/{gateway}``."""
-        return f"https://{GATEWAY_HOST}/v1/{self.account_id}/{self.gateway_id}"
+        return f"{self._gateway_root}/v1/{self.account_id}/{self.gateway_id}"
 
-    def url(self, provider: str) -> str:
-        """The base URL for *provider*, e.g. ``url("openai")`` for the OpenAI SDK's base_url."""
-        if not provider or "/" in provider.strip("/"):
-            raise ConfigError(f"provider must be a slug such as 'openai', got {provider!r}")
-        return f"{self.gateway_url}/{provider.strip('/')}"
+    @property
+    def url(self) -> RootURL:
+        """The root the gateway answers on; ``url("openai")`` is the OpenAI SDK's base_url."""
+        return RootURL(self._gateway_root, self.gateway_url)
 
     @property
     def calls(self) -> CallList:
@@ -241,7 +270,7 @@ class MockGateway:
     @property
     def api_url(self) -> str:
         """The Cloudflare API base the fake Logs API answers on (``.../client/v4``)."""
-        return f"https://{API_HOST}/client/v4"
+        return f"{self._api_root}/client/v4"
 
     @property
     def logs(self) -> LogsClient:
@@ -257,12 +286,16 @@ class MockGateway:
                 gateway_id=self.gateway_id,
                 api_token="aigw-mock-token",
                 base_url=self.api_url,
-                http_client=httpx.Client(transport=httpx.MockTransport(self.handler))
-                if self._interception is None
-                else None,
+                http_client=self._logs_http_client(),
                 rate_limit=None,
             )
         return self._logs_client
+
+    def _logs_http_client(self) -> httpx.Client | None:
+        """The HTTP client the Logs API client uses: intercepted, or in-process when not."""
+        if self._interception is not None:
+            return None
+        return httpx.Client(transport=httpx.MockTransport(self.handler))
 
     def assert_feedback_roundtrip(
         self,
@@ -344,7 +377,7 @@ class MockGateway:
         if interception is not None:
             interception.stop()
 
-    def __enter__(self) -> MockGateway:
+    def __enter__(self: _Self) -> _Self:
         self.start()
         return self
 

@@ -8,7 +8,7 @@ Settings resolve as described in `pytest_aigw._config`.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pytest
 
@@ -17,9 +17,12 @@ from ._errors import AigwError, GatewayCheckError
 
 if TYPE_CHECKING:
     from .mock import MockGateway
+    from .served import MockGatewayServer
+    from .server import LoopbackServer
 
 P = ParamSpec("P")
 T = TypeVar("T")
+G = TypeVar("G", bound="MockGateway")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _GATEWAY = pytest.StashKey["MockGateway"]()
 
@@ -90,7 +93,47 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway]:
     Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
     requests the real gateway would refuse or lose (opt out: ``aigw(strict=False)``).
     """
-    gateway = _fail_on(AigwError, _build_gateway, request)
+    from .mock import MockGateway
+
+    gateway = _fail_on(AigwError, _build_gateway, request, MockGateway)
+    yield from _run_for_test(request, gateway)
+
+
+@pytest.fixture(scope="session")
+def aigw_loopback() -> Iterator[LoopbackServer]:
+    """The session's loopback HTTP server; its `url` stays the same for the whole session.
+
+    `aigw_server` serves each test's gateway on it. Use it in session-scoped fixtures
+    that start another process and must hand it the URL up front.
+    """
+    from .server import LoopbackServer
+
+    server = LoopbackServer()
+    _fail_on(AigwError, server.start)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aigw_server(
+    request: pytest.FixtureRequest, aigw_loopback: LoopbackServer
+) -> Iterator[MockGatewayServer]:
+    """A fake AI Gateway for this test served over real HTTP on 127.0.0.1.
+
+    For clients that are not httpx-based and for other processes: `aigw_server.url`
+    (``http://127.0.0.1:PORT``), `gateway_url`, ``url("openai")`` and `api_url`, with the
+    whole `aigw` interface. Each test gets a new gateway on the session's server.
+    """
+    from .served import MockGatewayServer
+
+    gateway = _fail_on(AigwError, _build_gateway, request, MockGatewayServer, server=aigw_loopback)
+    yield from _run_for_test(request, gateway)
+
+
+def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
+    """Serve *gateway* for the test, then run its teardown checks if the test passed."""
     request.node.stash[_GATEWAY] = gateway
     gateway.start()
     try:
@@ -101,17 +144,16 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway]:
         _fail_on(GatewayCheckError, gateway.check)
 
 
-def _build_gateway(request: pytest.FixtureRequest) -> MockGateway:
+def _build_gateway(request: pytest.FixtureRequest, kind: type[G], **extra: Any) -> G:
     options = _config.resolve_options(request.node, _defaults(request.config))
-    from .mock import MockGateway
-
-    return MockGateway(
+    return kind(
         account_id=options.account_id,
         gateway_id=options.gateway_id,
         strict=options.strict,
         authenticated=options.authenticated,
         cache_ttl=options.cache_ttl,
         log_settings=options.logs,
+        **extra,
     )
 
 

@@ -59,8 +59,8 @@ def resolve_target(
     parts = path.lstrip("/").split("/", 4)
     if len(parts) < 3 or parts[0] != "v1":
         return UnknownRoute(
-            "the URL does not have the gateway's shape"
-            " https://gateway.ai.cloudflare.com/v1/{account_id}/{gateway_id}/{provider}/...",
+            "the URL path does not have the gateway's shape"
+            " /v1/{account_id}/{gateway_id}/{provider}/...",
             _FIX_URL,
         )
     account, gateway = parts[1], parts[2]
