@@ -51,6 +51,10 @@ NO_GATEWAY = (
 class ServerError(AigwError, OSError):
     """The loopback server could not start (the port is taken, the host is unknown, ...)."""
 
+    def __str__(self) -> str:
+        # The message already says what went wrong; OSError's "[Errno 98] " prefix is noise.
+        return str(self.strerror) if self.strerror else super().__str__()
+
 
 @dataclass
 class _Exchange:

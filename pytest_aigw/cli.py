@@ -1,0 +1,172 @@
+"""``pytest-aigw serve`` (also ``python -m pytest_aigw serve``): the fake, by hand.
+
+stdout carries only ``KEY=VALUE`` lines a script can read (``AIGW_PORT=41234``), printed
+once the port is bound; everything meant for people (the banner, one line per request,
+what the real gateway would have refused) goes to stderr. Ctrl-C or SIGTERM stops the
+server cleanly and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from ._config import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
+from ._errors import AigwError
+
+if TYPE_CHECKING:
+    from .served import MockGatewayServer
+
+__all__ = ["main"]
+
+PROG = "pytest-aigw"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Tools of pytest-aigw, the test harness for Cloudflare AI Gateway."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="serve a fake AI Gateway and Logs API over HTTP until Ctrl-C",
+        description=(
+            "Serve a fake Cloudflare AI Gateway and Logs API over HTTP, for any client or"
+            " process, until Ctrl-C. Prints AIGW_URL=..., AIGW_PORT=..., AIGW_GATEWAY_URL=..."
+            " and AIGW_API_URL=... on stdout; logs one line per request on stderr."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8787,
+        help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
+    serve.add_argument("--account", default=DEFAULT_ACCOUNT_ID, help="account id to serve")
+    serve.add_argument("--gateway", default=DEFAULT_GATEWAY_ID, help="gateway id to serve")
+    serve.add_argument(
+        "--seed",
+        type=Path,
+        metavar="FILE",
+        help="JSON file of logs as the Logs API returns them (a list, or a list response)",
+    )
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return serve(args, parser)
+
+
+def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .served import MockGatewayServer
+
+    try:
+        gateway = MockGatewayServer(
+            host=args.host,
+            port=args.port,
+            account_id=args.account,
+            gateway_id=args.gateway,
+            strict=False,
+        )
+        if args.seed is not None:
+            gateway.seed_logs(_seed_items(args.seed))
+        gateway.start()
+    except AigwError as error:
+        _fail(parser, str(error))
+    _log_requests(sys.stderr, quiet=args.quiet)
+    _announce(gateway, sys.stdout, sys.stderr)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        while not stop.wait(0.5):  # a timed wait keeps Ctrl-C responsive everywhere
+            pass
+    except KeyboardInterrupt:
+        pass
+    gateway.stop()
+    _farewell(gateway, sys.stderr)
+    return 0
+
+
+class _SeedError(AigwError):
+    """A --seed file that cannot be loaded."""
+
+
+def _seed_items(path: Path) -> list[Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise _SeedError(f"cannot read --seed {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise _SeedError(f"--seed {path} is not valid JSON: {error}") from None
+    if isinstance(data, dict) and isinstance(data.get("result"), list):
+        data = data["result"]  # a saved Logs API list response
+    if not isinstance(data, list):
+        raise _SeedError(
+            f"--seed {path} must hold a JSON list of logs, or a Logs API list response"
+            f' ({{"result": [...]}}), got {type(data).__name__}'
+        )
+    return data
+
+
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    parser.exit(2, f"{PROG} serve: error: {message}\n")
+
+
+def _log_requests(stream: TextIO, *, quiet: bool) -> None:
+    logger = logging.getLogger("pytest_aigw.server")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+def _announce(gateway: MockGatewayServer, out: TextIO, err: TextIO) -> None:
+    out.write(
+        f"AIGW_URL={gateway.url}\n"
+        f"AIGW_PORT={gateway.port}\n"
+        f"AIGW_GATEWAY_URL={gateway.gateway_url}\n"
+        f"AIGW_API_URL={gateway.api_url}\n"
+    )
+    out.flush()
+    err.write(
+        f"{PROG}: serving a fake AI Gateway (account {gateway.account_id},"
+        f" gateway {gateway.gateway_id}) and its Logs API on {gateway.url}\n"
+        f"  OpenAI SDK:      OpenAI(base_url={gateway.url('openai')!r})\n"
+        f"  Anthropic SDK:   Anthropic(base_url={gateway.url('anthropic')!r})\n"
+        f"  Cloudflare SDK:  Cloudflare(base_url={gateway.api_url!r})\n"
+        f"  {len(gateway.log_store)} seeded log(s). Press Ctrl-C to stop.\n"
+    )
+    err.flush()
+
+
+def _farewell(gateway: MockGatewayServer, err: TextIO) -> None:
+    found = gateway.findings()
+    err.write(f"{PROG}: stopped after {len(gateway.calls)} gateway call(s).\n")
+    if found:
+        err.write(f"{len(found)} thing(s) the real gateway would refuse or lose:\n")
+        for number, text in enumerate(found, start=1):
+            err.write(f"  {number}. {text}\n")
+    err.flush()
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, handle)
