@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .ids import new_log_id
     from .logstore import LogSettings
     from .mock import MockGateway
+    from .served import MockGatewayServer
+    from .server import LoopbackServer, ServerError
 
 __all__ = [
     "AigwError",
@@ -29,8 +31,11 @@ __all__ = [
     "LogsApiError",
     "LogsApiTimeout",
     "LogsClient",
+    "LoopbackServer",
     "MetadataError",
     "MockGateway",
+    "MockGatewayServer",
+    "ServerError",
     "__version__",
     "new_log_id",
 ]
@@ -51,8 +56,11 @@ _LAZY = {
     "LogsApiError": ".client",
     "LogsApiTimeout": ".client",
     "LogsClient": ".client",
+    "LoopbackServer": ".server",
     "MetadataError": "._errors",
     "MockGateway": ".mock",
+    "MockGatewayServer": ".served",
+    "ServerError": ".server",
     "new_log_id": ".ids",
 }
 

@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ._config import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
-from ._errors import AigwError
+from ._errors import AigwError, ConfigError
 
 if TYPE_CHECKING:
     from .served import MockGatewayServer
@@ -82,7 +82,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             strict=False,
         )
         if args.seed is not None:
-            gateway.seed_logs(_seed_items(args.seed))
+            _seed(gateway, args.seed)
         gateway.start()
     except AigwError as error:
         _fail(parser, str(error))
@@ -102,6 +102,14 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 class _SeedError(AigwError):
     """A --seed file that cannot be loaded."""
+
+
+def _seed(gateway: MockGatewayServer, path: Path) -> None:
+    items = _seed_items(path)
+    try:
+        gateway.seed_logs(items)
+    except ConfigError as error:
+        raise _SeedError(f"--seed {path}: {error}") from None
 
 
 def _seed_items(path: Path) -> list[Any]:

@@ -129,6 +129,13 @@ class LoopbackServer:
         thread.join(STOP_SECONDS)
         self._loop = self._thread = None
 
+    def __enter__(self) -> LoopbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def _run(
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket, ready: threading.Event
     ) -> None:
@@ -138,13 +145,24 @@ class LoopbackServer:
         try:
             loop.run_forever()
         finally:
-            server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*self._tasks, return_exceptions=True))
-            loop.run_until_complete(server.wait_closed())
+            loop.run_until_complete(self._close(server))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+    async def _close(self, server: asyncio.Server) -> None:
+        server.close()  # accept no more
+        # A connection accepted just before the stop is still being set up (asyncio's
+        # accept task, then our handler's task, not yet started). Let each reach the
+        # handler, which registers it, so that cancelling it closes its socket.
+        me = asyncio.current_task()
+        for _ in range(100):
+            if asyncio.all_tasks() <= self._tasks | {me}:
+                break
+            await asyncio.sleep(0)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await server.wait_closed()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -20,8 +20,11 @@ def test_all_is_sorted_and_exact() -> None:
         "LogsApiError",
         "LogsApiTimeout",
         "LogsClient",
+        "LoopbackServer",
         "MetadataError",
         "MockGateway",
+        "MockGatewayServer",
+        "ServerError",
         "__version__",
         "new_log_id",
     }

@@ -1,0 +1,197 @@
+"""`pytest-aigw serve` / `python -m pytest_aigw serve`: the fake gateway by hand."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from pytest_aigw.cli import main
+
+SEED = [
+    {
+        "id": "01JSEEDED0000000000000000A",
+        "created_at": "2026-11-01T09:00:00.000Z",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "metadata": {"user": "u1"},
+    }
+]
+
+
+class Served:
+    """A running ``serve`` process and the URLs it printed."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pytest_aigw", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.urls: dict[str, str] = {}
+        while len(self.urls) < 4:
+            line = self.process.stdout.readline()
+            assert line, f"serve exited early: {self.process.communicate()[1]}"
+            key, _, value = line.rstrip("\n").partition("=")
+            self.urls[key] = value
+
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
+        self.process.send_signal(signum)
+        _, err = self.process.communicate(timeout=10)
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    server = Served()
+    yield server
+    if server.process.poll() is None:
+        server.process.kill()
+        server.process.communicate()
+
+
+def test_port_0_prints_urls_a_script_can_parse(served: Served) -> None:
+    port = served.urls["AIGW_PORT"]
+    assert port.isdigit()
+    assert int(port) > 0
+    assert served.urls == {
+        "AIGW_URL": f"http://127.0.0.1:{port}",
+        "AIGW_PORT": port,
+        "AIGW_GATEWAY_URL": (
+            f"http://127.0.0.1:{port}/v1/0123456789abcdef0123456789abcdef/test-gateway"
+        ),
+        "AIGW_API_URL": f"http://127.0.0.1:{port}/client/v4",
+    }
+
+
+def test_logs_one_line_per_request_with_secrets_redacted_and_stops_on_ctrl_c(
+    served: Served,
+) -> None:
+    url = served.urls["AIGW_GATEWAY_URL"] + "/google-ai-studio/v1/models/gemini:generateContent"
+    response = requests.post(
+        url + "?key=provider-secret",
+        json={"contents": []},
+        headers={"Authorization": "Bearer token-secret", "cf-aig-authorization": "Bearer gw"},
+    )
+    log_id = response.headers["cf-aig-log-id"]
+    code, err = served.stop(signal.SIGINT)
+    assert code == 0
+    lines = err.splitlines()
+    assert lines[0] == (
+        "pytest-aigw: serving a fake AI Gateway (account 0123456789abcdef0123456789abcdef,"
+        f" gateway test-gateway) and its Logs API on {served.urls['AIGW_URL']}"
+    )
+    logged = [line for line in lines if " POST " in line]
+    assert len(logged) == 1
+    path = "/v1/0123456789abcdef0123456789abcdef/test-gateway/google-ai-studio/v1/models/"
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d 127\.0\.0\.1:\d+ POST "
+        + re.escape(
+            f"{path}gemini:generateContent?key=%5Bredacted%5D -> 200 cf-aig-log-id={log_id}"
+        )
+        + r" \d+\.\d ms",
+        logged[0],
+    ), logged[0]
+    assert "secret" not in err
+    assert lines[-1] == "pytest-aigw: stopped after 1 gateway call(s)."
+
+
+def test_sigterm_stops_cleanly_and_lists_what_the_real_gateway_would_refuse(
+    served: Served,
+) -> None:
+    too_many_keys = json.dumps({f"k{n}": n for n in range(6)})
+    requests.post(
+        served.urls["AIGW_GATEWAY_URL"] + "/openai/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": []},
+        headers={"cf-aig-metadata": too_many_keys},
+    )
+    code, err = served.stop(signal.SIGTERM)
+    assert code == 0
+    assert "pytest-aigw: stopped after 1 gateway call(s).\n" in err
+    assert "1 thing(s) the real gateway would refuse or lose:\n  1. " in err
+
+
+def test_seed_file_logs_are_served_by_the_logs_api(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"result": SEED, "success": True}))
+    server = Served("--seed", str(seed), "--gateway", "my-gateway", "--quiet")
+    try:
+        api = server.urls["AIGW_API_URL"]
+        listed = requests.get(
+            f"{api}/accounts/0123456789abcdef0123456789abcdef/ai-gateway/gateways/my-gateway/logs",
+            headers={"Authorization": "Bearer t"},
+        ).json()
+        assert [log["id"] for log in listed["result"]] == [SEED[0]["id"]]
+    finally:
+        code, err = server.stop()
+    assert code == 0
+    assert "  1 seeded log(s). Press Ctrl-C to stop.\n" in err
+    assert " GET " not in err  # --quiet: no request lines
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read --seed {path}: No such file or directory"),
+        ("{not json", "--seed {path} is not valid JSON: Expecting property name enclosed in"),
+        (
+            '{"id": 1}',
+            "--seed {path} must hold a JSON list of logs, or a Logs API list response"
+            ' ({{"result": [...]}}), got dict',
+        ),
+        (
+            "[{}]",
+            "--seed {path}: seeded log #1 (id None): missing required field(s) id,"
+            " created_at, provider, model\n",
+        ),
+    ],
+)
+def test_a_bad_seed_file_exits_2_saying_what_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "seed.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0", "--seed", str(path)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pytest-aigw serve: error: " + message.format(path=path))
+
+
+def test_a_taken_port_exits_2_with_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["serve", "--port", str(port)])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"pytest-aigw serve: error: pytest-aigw cannot serve on 127.0.0.1:{port}: the port is"
+        " already in use by another process. Fix: pick another port, or port 0 for a free one.\n"
+    )
+
+
+def test_a_bad_gateway_id_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0", "--gateway", "Bad Id"])
+    assert exited.value.code == 2
+    assert "error: gateway_id must be 1-64 characters" in capsys.readouterr().err
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("pytest-aigw")
+    completed = subprocess.run(
+        [str(script), "serve", "--help"], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.startswith("usage: pytest-aigw serve [-h] [--host HOST] [--port PORT]")
+    assert "Ctrl-C" in completed.stdout
