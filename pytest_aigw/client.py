@@ -542,11 +542,12 @@ class LogsClient:
         score: float | None = None,
         timeout: float = 60.0,
     ) -> Log:
-        """PATCH feedback (and score), then read them back until they show.
+        """Wait for the log, PATCH feedback (and score), then read them back until they show.
 
         Reads through GET where the log carries the fields, through a filtered list
         otherwise (the API's detail schema lists neither field).
         """
+        self.wait_for(log_id, timeout=timeout)  # a log not listed yet cannot be patched
         self.patch(log_id, feedback=feedback, score=score)
         log = self.wait_for(log_id, timeout=timeout)
         if _shows(log, feedback, score) or "feedback" in log.raw or "score" in log.raw:
@@ -716,6 +717,7 @@ class AsyncLogsClient:
         score: float | None = None,
         timeout: float = 60.0,
     ) -> Log:
+        await self.wait_for(log_id, timeout=timeout)  # a log not listed yet cannot be patched
         await self.patch(log_id, feedback=feedback, score=score)
         log = await self.wait_for(log_id, timeout=timeout)
         if _shows(log, feedback, score) or "feedback" in log.raw or "score" in log.raw:

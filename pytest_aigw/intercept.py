@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, NoReturn
 
 import httpx
 import respx
@@ -23,6 +23,7 @@ from .fake.transport import ChunkStream, TranslatedStream, TransportFault
 __all__ = ["Interception"]
 
 Handler = Callable[[httpx.Request], httpx.Response]
+AsyncHandler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 Predicate = Callable[[httpx.Request], bool]
 
 
@@ -75,26 +76,38 @@ class _GatewayRouter(respx.Router):
     the client maps to its public ones, as it does for a real network.
     """
 
-    def __init__(self, mocker: type[Mocker], handler: Handler, wanted: Predicate) -> None:
+    def __init__(
+        self,
+        mocker: type[Mocker],
+        handler: Handler,
+        wanted: Predicate,
+        async_handler: AsyncHandler | None,
+    ) -> None:
         super().__init__(assert_all_called=False, assert_all_mocked=True)
         self._mocker = mocker
         self._library = importlib.import_module(mocker.name)
         self._handle = handler
+        self._async_handle = async_handler
         self._wanted = wanted
         self._pass_through = respx.Route().pass_through()
 
     def handler(self, request: httpx.Request) -> httpx.Response:
-        if self._wanted(request):
-            return self._answer(request)
+        if not self._wanted(request):
+            self._decline(request)
+        return self._answer(request)
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        if self._async_handle is None or not self._wanted(request):
+            return self.handler(request)
+        return await self._async_handle(request)
+
+    def _decline(self, request: httpx.Request) -> NoReturn:
         if any(other is not self for other in self._mocker.routers):
             # Not ours: let the user's own respx routers decide.
             raise AllMockedAssertionError(f"RESPX: {request!r} not mocked!")
         raise PassThrough(
             f"not a gateway request: {request!r}", request=request, origin=self._pass_through
         )
-
-    async def async_handler(self, request: httpx.Request) -> httpx.Response:
-        return self.handler(request)
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -107,16 +120,22 @@ class _GatewayRouter(respx.Router):
 
 
 class Interception:
-    """While started, requests that *wanted* accepts are answered by *handler*."""
+    """While started, requests that *wanted* accepts are answered by *handler*.
 
-    def __init__(self, handler: Handler, wanted: Predicate) -> None:
+    Async clients' requests go to *async_handler* when one is given.
+    """
+
+    def __init__(
+        self, handler: Handler, wanted: Predicate, async_handler: AsyncHandler | None = None
+    ) -> None:
         self._handler = handler
+        self._async_handler = async_handler
         self._wanted = wanted
         self._routers: list[tuple[type[Mocker], respx.Router]] = []
 
     def start(self) -> None:
         for mocker in _mockers():
-            router = _GatewayRouter(mocker, self._handler, self._wanted)
+            router = _GatewayRouter(mocker, self._handler, self._wanted, self._async_handler)
             mocker.register(router)
             mocker.start()
             self._routers.append((mocker, router))

@@ -83,6 +83,21 @@ def _not_found() -> httpx.Response:
     return _envelope_error(404, 7002, "Not Found")
 
 
+def outage_response(status: int, retry_after: float | None) -> httpx.Response:
+    """A rate-limit (429) or server error (5xx) answer from the Cloudflare API."""
+    if status == 429:
+        # Code 971 is the Cloudflare API's rate-limit code ("Please wait ...").
+        response = _envelope_error(
+            429, 971, "Please wait and consider throttling your request speed"
+        )
+    else:
+        # chosen: no 5xx body from this API was observed; code 0 is never a real code.
+        response = _envelope_error(status, 0, httpx.codes.get_reason_phrase(status))
+    if retry_after is not None:
+        response.headers["retry-after"] = f"{retry_after:g}"
+    return response
+
+
 class LogsApi:
     """Answers Logs API requests for one account and gateway from *store*."""
 
@@ -92,6 +107,14 @@ class LogsApi:
         self.store = store
         self._base = f"{API_PREFIX}{account_id}/ai-gateway/gateways/{gateway_id}/logs"
         self._clock = clock
+        self._outages: list[tuple[int, float | None]] = []
+
+    def fail_next(self, status: int, times: int, retry_after: float | None) -> None:
+        """Answer the next *times* requests with *status* (429 or 5xx)."""
+        self._outages.extend([(status, retry_after)] * times)
+
+    def clear_outages(self) -> None:
+        self._outages.clear()
 
     def is_logs_request(self, request: httpx.Request) -> bool:
         path = request.url.path
@@ -103,6 +126,8 @@ class LogsApi:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         request.read()
+        if self._outages:
+            return outage_response(*self._outages.pop(0))
         if not _has_credentials(request.headers):
             return _envelope_error(401, 10000, "Authentication error", messages=[], result=None)
         path = request.url.path

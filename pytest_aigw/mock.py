@@ -97,6 +97,8 @@ class MockGateway:
     `handler` also plugs straight into `httpx.MockTransport`.
     """
 
+    mode = "mock"  # a LiveGateway says "live": tests written for both can tell
+
     def __init__(
         self,
         *,
@@ -262,6 +264,34 @@ class MockGateway:
         )
         return self._fake.scripts.add(make)
 
+    def fail_logs_api(
+        self, status: int = 429, *, times: int = 1, retry_after: float | None = None
+    ) -> None:
+        """Answer the next *times* Logs API requests with *status*: 429 or a 5xx.
+
+        A 429 carries the API's rate-limit error (code 971); *retry_after* adds a
+        ``Retry-After`` header (seconds). Clients are expected to retry.
+        """
+        if (
+            isinstance(status, bool)
+            or not isinstance(status, int)
+            or not (status == 429 or 500 <= status <= 599)
+        ):
+            raise ConfigError(f"fail_logs_api(status=...) must be 429 or 500-599, got {status!r}")
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ConfigError(
+                f"fail_logs_api(times=...) must be a whole number >= 1, got {times!r}"
+            )
+        if retry_after is not None and (
+            isinstance(retry_after, bool)
+            or not isinstance(retry_after, int | float)
+            or retry_after < 0
+        ):
+            raise ConfigError(
+                f"fail_logs_api(retry_after=...) must be seconds >= 0, got {retry_after!r}"
+            )
+        self._logs_api.fail_next(status, times, retry_after)
+
     @property
     def scripts(self) -> list[Script]:
         """The scripted replies and failures, in the order registered, with use counts."""
@@ -357,6 +387,7 @@ class MockGateway:
     def reset(self) -> None:
         """Forget calls, scripts, cached answers and pending findings (per Hypothesis example)."""
         self._fake.reset()
+        self._logs_api.clear_outages()
 
     def start(self) -> None:
         """Start intercepting httpx and httpx2 requests for the gateway host."""

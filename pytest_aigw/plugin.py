@@ -7,6 +7,7 @@ Settings resolve as described in `pytest_aigw._config`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -16,15 +17,20 @@ from . import _config
 from ._errors import AigwError, GatewayCheckError
 
 if TYPE_CHECKING:
+    from .live import LiveGateway
     from .mock import MockGateway
     from .served import MockGatewayServer
     from .server import LoopbackServer
 
 P = ParamSpec("P")
 T = TypeVar("T")
-G = TypeVar("G", bound="MockGateway")
+G = TypeVar("G", bound="MockGateway | LiveGateway")
+M = TypeVar("M", bound="MockGateway")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
-_GATEWAY = pytest.StashKey["MockGateway"]()
+_GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
+_RUN = pytest.StashKey[_config.RunConfig]()
+_CLEANED = pytest.StashKey[str]()
+_WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
     "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
@@ -36,24 +42,104 @@ _MARKERS = (
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aigw", "pytest-aigw (Cloudflare AI Gateway)")
+    for setting in _config.RUN_SETTINGS:
+        if setting is _config.CLEANUP:
+            group.addoption(setting.option, action="store_true", default=None, help=setting.help)
+        elif setting is _config.TAGS:
+            group.addoption(setting.option, action="append", metavar="KEY=VALUE", help=setting.help)
+        else:
+            group.addoption(setting.option, help=setting.help)
     parser.addini(_config.INI_ACCOUNT_ID, "Account id the fake AI Gateway serves.", default="")
-    parser.addini(_config.INI_GATEWAY_ID, "Gateway id the fake AI Gateway serves.", default="")
+    parser.addini(_config.INI_GATEWAY_ID, "Gateway id, for the fake and for live mode.", default="")
     parser.addini(
         _config.INI_STRICT,
         "Fail tests at teardown for requests the real gateway would refuse or lose.",
         type="bool",
         default=True,
     )
+    for setting in (_config.MODE, _config.GATEWAY_BASE_URL, _config.API_BASE_URL):
+        parser.addini(setting.ini, setting.help, default="")
+    parser.addini(_config.TAGS.ini, _config.TAGS.help, type="linelist", default=[])
+    parser.addini(_config.RUN_ID.ini, _config.RUN_ID.help, default="")
+    parser.addini(_config.CLEANUP.ini, _config.CLEANUP.help, default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
+    try:
+        run = _config.run_config(config.getoption, config.getini)
+    except AigwError as error:
+        raise pytest.UsageError(f"pytest-aigw: {error}") from None
+    if run.live:
+        missing = run.missing()
+        if missing:
+            raise pytest.UsageError(
+                "pytest-aigw: live mode (--aigw-mode=live) needs " + "; ".join(missing) + "."
+                " Set them, or leave out --aigw-mode=live to test against the fake gateway."
+            )
+        run = _with_run_id(config, run)
+    config.stash[_RUN] = run
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_SharesRunId(), "aigw-xdist")
+
+
+def _with_run_id(config: pytest.Config, run: _config.RunConfig) -> _config.RunConfig:
+    """Give a clean-up run an id, the same in every xdist worker."""
+    if run.run_id is not None or not run.cleanup:
+        return run
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and worker_input.get(_WORKER_RUN_ID):
+        run_id = str(worker_input[_WORKER_RUN_ID])
+    else:
+        from .ids import new_log_id
+
+        run_id = new_log_id().lower()
+    return dataclasses.replace(run, run_id=run_id)
+
+
+class _SharesRunId:
+    """pytest-xdist hook: hand the controller's run id to every worker."""
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        run = node.config.stash.get(_RUN, None)
+        if run is not None and run.run_id is not None:
+            node.workerinput[_WORKER_RUN_ID] = run.run_id
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    run = _run(config)
+    if run.live:
+        return f"aigw: {run.header()}"
     defaults = _defaults(config)
     return f"aigw: mode=mock, account={defaults.account_id}, gateway={defaults.gateway_id}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    run = _run(config)
+    if not (run.live and run.cleanup) or hasattr(config, "workerinput"):
+        return  # clean-up happens once, in the process that ran or controlled the tests
+    from .live import delete_run_logs
+
+    try:
+        deleted = delete_run_logs(run)
+    except AigwError as error:
+        config.stash[_CLEANED] = f"could not delete the logs of run {run.run_id}: {error}"
+    else:
+        config.stash[_CLEANED] = f"deleted {deleted} live log(s) of run {run.run_id}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    cleaned = config.stash.get(_CLEANED, None)
+    if cleaned is not None:
+        terminalreporter.write_line(f"pytest-aigw: {cleaned}")
+
+
+def _run(config: pytest.Config) -> _config.RunConfig:
+    return config.stash.get(_RUN, None) or _config.RunConfig()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -69,7 +155,7 @@ def pytest_runtest_makereport(
     return report
 
 
-def _explain_failure(report: pytest.TestReport, gateway: MockGateway) -> None:
+def _explain_failure(report: pytest.TestReport, gateway: MockGateway | LiveGateway) -> None:
     """Show what the gateway saw go wrong next to a failed test (teardown checks are skipped)."""
     found = gateway.findings()
     if found:
@@ -78,7 +164,7 @@ def _explain_failure(report: pytest.TestReport, gateway: MockGateway) -> None:
 
 
 def _defaults(config: pytest.Config) -> _config.GatewayOptions:
-    return _config.ini_defaults(config)
+    return _config.ini_defaults(config, _run(config).gateway_id)
 
 
 def _test_passed(item: pytest.Item) -> bool:
@@ -87,16 +173,38 @@ def _test_passed(item: pytest.Item) -> bool:
 
 
 @pytest.fixture
-def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway]:
+def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway | LiveGateway]:
     """A fake Cloudflare AI Gateway for this test, reached by the app's httpx/httpx2 clients.
 
     Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
     requests the real gateway would refuse or lose (opt out: ``aigw(strict=False)``).
+    With ``--aigw-mode=live``, a test marked `aigw_live` gets a `LiveGateway` instead:
+    its requests go to the real gateway, tagged ``test: true``.
     """
-    from .mock import MockGateway
+    run = _run(request.config)
+    gateway: MockGateway | LiveGateway
+    if run.live and request.node.get_closest_marker("aigw_live") is not None:
+        gateway = _fail_on(AigwError, _live_gateway, run)
+    else:
+        from .mock import MockGateway
 
-    gateway = _fail_on(AigwError, _build_gateway, request, MockGateway)
+        gateway = _fail_on(AigwError, _build_gateway, request, MockGateway)
     yield from _run_for_test(request, gateway)
+
+
+def _live_gateway(run: _config.RunConfig) -> LiveGateway:
+    from .live import LiveGateway
+
+    account_id, gateway_id, api_token = run.target()
+    return LiveGateway(
+        account_id=account_id,
+        gateway_id=gateway_id,
+        api_token=api_token,
+        gateway_token=run.gateway_token,
+        gateway_base_url=run.gateway_base_url,
+        api_base_url=run.api_base_url,
+        tags=run.live_tags(),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -144,7 +252,7 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
         _fail_on(GatewayCheckError, gateway.check)
 
 
-def _build_gateway(request: pytest.FixtureRequest, kind: type[G], **extra: Any) -> G:
+def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) -> M:
     options = _config.resolve_options(request.node, _defaults(request.config))
     return kind(
         account_id=options.account_id,

@@ -1,0 +1,376 @@
+"""`LiveGateway`: the app's gateway requests, tagged ``test: true``, sent to the real gateway.
+
+The interception layer that feeds the fake in mock mode catches the app's httpx and
+httpx2 requests for the configured gateway URL; each is re-sent for real with the run's
+tags merged into its `cf-aig-metadata`, and recorded with the gateway's response headers
+(log id, cache status, step). Streams pass through chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import httpx
+
+from . import metadata
+from ._config import DEFAULT_API_BASE_URL, DEFAULT_GATEWAY_BASE_URL, RUN_TAG, RunConfig
+from ._errors import AigwError, GatewayCheckError, MetadataError
+from .calls import Call, CallList, redact_headers, redact_url
+from .mock import RootURL, validate_ids
+
+if TYPE_CHECKING:
+    from .client import Log, LogsClient
+    from .intercept import Interception
+
+__all__ = ["LiveGateway", "LiveModeError", "UntaggableRequest", "delete_run_logs"]
+
+# Set while the gateway re-sends a request, so that its own request is let through.
+_FORWARDING = contextvars.ContextVar("pytest_aigw_forwarding", default=False)
+_TIMEOUT = httpx.Timeout(600.0, connect=15.0)  # LLM answers can take minutes
+
+
+class LiveModeError(AigwError):
+    """A mock-only call (respond, fail, ...) in a test that runs against the real gateway."""
+
+
+class UntaggableRequest(AigwError):
+    """A request that cannot carry the live tags, so it was not sent."""
+
+
+class LiveGateway:
+    """The real AI Gateway for a test marked `aigw_live`, with the `aigw` common interface.
+
+    Every request the app sends to `gateway_url` through httpx or httpx2 carries
+    *tags* (``test: true`` and any extras) merged into its `cf-aig-metadata`, and
+    *gateway_token* as `cf-aig-authorization` when the app sends none.
+    """
+
+    mode = "live"
+    strict = True
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        gateway_id: str,
+        api_token: str,
+        gateway_token: str | None = None,
+        gateway_base_url: str = DEFAULT_GATEWAY_BASE_URL,
+        api_base_url: str = DEFAULT_API_BASE_URL,
+        tags: Mapping[str, object] | None = None,
+    ) -> None:
+        validate_ids(account_id, gateway_id)
+        self.account_id = account_id
+        self.gateway_id = gateway_id
+        self.gateway_url = f"{gateway_base_url.rstrip('/')}/{account_id}/{gateway_id}"
+        self.api_url = api_base_url.rstrip("/")
+        self.tags = metadata.validate(dict(tags if tags is not None else {"test": True}))
+        self.calls = CallList()
+        self._api_token = api_token
+        self._gateway_token = gateway_token
+        self._target = httpx.URL(self.gateway_url)
+        self._refusals: list[str] = []
+        self._interception: Interception | None = None
+        self._logs_client: LogsClient | None = None
+        self._client: httpx.Client | None = None
+
+    @property
+    def url(self) -> RootURL:
+        """The gateway's origin; ``url("openai")`` is the OpenAI SDK's base_url."""
+        origin = str(self._target.copy_with(path="/", query=None)).rstrip("/")
+        return RootURL(origin, self.gateway_url)
+
+    @property
+    def log_ids(self) -> list[str]:
+        """The `cf-aig-log-id` values the gateway returned, in order."""
+        return [call.log_id for call in self.calls if call.log_id]
+
+    @property
+    def logs(self) -> LogsClient:
+        """The Logs API client for this account and gateway (rate-limited, retrying)."""
+        if self._logs_client is None:
+            from .client import LogsClient
+
+            self._logs_client = LogsClient(
+                account_id=self.account_id,
+                gateway_id=self.gateway_id,
+                api_token=self._api_token,
+                base_url=self.api_url,
+            )
+        return self._logs_client
+
+    def assert_feedback_roundtrip(
+        self,
+        log_id: str,
+        *,
+        feedback: float | None = 1,
+        score: float | None = None,
+        timeout: float = 60.0,
+    ) -> Log:
+        """Submit feedback through the Logs API, then read it back until it shows."""
+        return self.logs.assert_feedback_roundtrip(
+            log_id, feedback=feedback, score=score, timeout=timeout
+        )
+
+    # --- lifecycle and checks ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Catch the app's requests to `gateway_url` and send them on, tagged."""
+        if self._interception is not None:
+            return
+        from .intercept import Interception
+
+        self._interception = Interception(self._forward, self._wanted, self._forward_async)
+        self._interception.start()
+
+    def stop(self) -> None:
+        """Stop catching requests and close the connections this gateway opened."""
+        interception, self._interception = self._interception, None
+        if interception is not None:
+            interception.stop()
+        for client in (self._client, self._logs_client):
+            if client is not None:
+                client.close()
+        self._client = self._logs_client = None
+
+    def findings(self) -> list[str]:
+        """Requests that were not sent because they could not carry the live tags."""
+        return list(self._refusals)
+
+    def check(self) -> None:
+        """Raise `GatewayCheckError` if any request was held back."""
+        found = self.findings()
+        if found:
+            lines = "\n".join(f"  {n}. {text}" for n, text in enumerate(found, start=1))
+            raise GatewayCheckError(f"pytest-aigw held back {len(found)} live request(s):\n{lines}")
+
+    def __enter__(self) -> LiveGateway:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if exc_type is None:
+            self.check()
+
+    def __repr__(self) -> str:
+        return f"<LiveGateway {self.gateway_url} calls={len(self.calls)}>"
+
+    # --- mock-only scripting: a clear error ---------------------------------------------
+
+    def respond(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only("respond")
+
+    def fail(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only("fail")
+
+    def seed_logs(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only("seed_logs")
+
+    def reset(self) -> NoReturn:
+        _mock_only("reset")
+
+    @property
+    def clock(self) -> NoReturn:
+        _mock_only("clock")
+
+    @property
+    def log_store(self) -> NoReturn:
+        _mock_only("log_store")
+
+    @property
+    def scripts(self) -> NoReturn:
+        _mock_only("scripts")
+
+    # --- forwarding ---------------------------------------------------------------------
+
+    def _wanted(self, request: httpx.Request) -> bool:
+        if _FORWARDING.get():
+            return False
+        url, target = request.url, self._target
+        return (url.scheme, url.host, url.port) == (target.scheme, target.host, target.port) and (
+            url.path == target.path or url.path.startswith(target.path + "/")
+        )
+
+    def _forward(self, request: httpx.Request) -> httpx.Response:
+        outgoing = self._outgoing(request)
+        if self._client is None:
+            self._client = httpx.Client(timeout=_TIMEOUT)
+        token = _FORWARDING.set(True)
+        try:
+            upstream = self._client.send(outgoing, stream=True)
+        finally:
+            _FORWARDING.reset(token)
+        self._record(outgoing, upstream)
+        return _relayed(upstream, _Relay(upstream))
+
+    async def _forward_async(self, request: httpx.Request) -> httpx.Response:
+        outgoing = self._outgoing(request)
+        # A client per request, closed with its response: an async client cannot be
+        # closed from stop(), whose caller's event loop may be gone.
+        client = httpx.AsyncClient(timeout=_TIMEOUT)
+        token = _FORWARDING.set(True)
+        try:
+            upstream = await client.send(outgoing, stream=True)
+        except BaseException:
+            await client.aclose()
+            raise
+        finally:
+            _FORWARDING.reset(token)
+        self._record(outgoing, upstream)
+        return _relayed(upstream, _AsyncRelay(upstream, client))
+
+    def _outgoing(self, request: httpx.Request) -> httpx.Request:
+        """The request as it goes out: tags merged, gateway token added."""
+        headers = httpx.Headers(request.headers)
+        try:
+            headers[metadata.HEADER] = _tagged(headers.get(metadata.HEADER), self.tags)
+        except MetadataError as error:
+            message = (
+                f"{request.method} {redact_url(request.url)} was not sent to the real gateway:"
+                f" {error}. Every live request must carry {json.dumps(self.tags)}; free"
+                " room in the app's cf-aig-metadata (at most 5 entries), or drop extra tags."
+            )
+            self._refusals.append(message)
+            raise UntaggableRequest(message) from None
+        if self._gateway_token and "cf-aig-authorization" not in headers:
+            headers["cf-aig-authorization"] = f"Bearer {self._gateway_token}"
+        extensions = {k: v for k, v in request.extensions.items() if k == "timeout"}
+        return httpx.Request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=request.content,
+            extensions=extensions,
+        )
+
+    def _record(self, sent: httpx.Request, response: httpx.Response) -> None:
+        header = sent.headers.get(metadata.HEADER)
+        redacted, digests = redact_headers(sent)
+        body = _json(sent.content)
+        provider, _, path = sent.url.path[len(self._target.path) :].strip("/").partition("/")
+        answer = response.headers
+        step = answer.get("cf-aig-step")
+        self.calls.append(
+            Call(
+                provider=provider,
+                path=path,
+                model=body.get("model") if isinstance(body, dict) else None,
+                metadata=metadata.parse(header).stored,
+                metadata_header=header,
+                method=sent.method,
+                url=redact_url(sent.url),
+                json=body,
+                status_code=response.status_code,
+                log_id=answer.get("cf-aig-log-id"),
+                cache_status=answer.get("cf-aig-cache-status", ""),
+                event_id=answer.get("cf-aig-event-id"),
+                step=int(step) if step and step.isdigit() else None,
+                response_headers=dict(answer),
+                _headers=redacted,
+                _content=sent.content,
+                _secret_digests=digests,
+            )
+        )
+
+
+def _tagged(header: str | None, tags: Mapping[str, metadata.MetadataValue]) -> str:
+    """The app's metadata header with *tags* merged in; `MetadataError` if it cannot be."""
+    parsed = metadata.parse(header)
+    if parsed.problems:
+        reasons = "; ".join(problem.message for problem in parsed.problems)
+        raise MetadataError(f"the app's cf-aig-metadata would not be stored as sent ({reasons})")
+    return metadata.encode(metadata.merge(parsed.stored or {}, tags))
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def _relayed(
+    upstream: httpx.Response, stream: httpx.SyncByteStream | httpx.AsyncByteStream
+) -> httpx.Response:
+    return httpx.Response(
+        upstream.status_code,
+        headers=upstream.headers.raw,
+        stream=stream,
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": upstream.reason_phrase.encode()},
+    )
+
+
+class _Relay(httpx.SyncByteStream):
+    """The real gateway's body, passed on chunk by chunk as it arrives (still encoded)."""
+
+    def __init__(self, upstream: httpx.Response) -> None:
+        self._upstream = upstream
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._upstream.iter_raw()
+
+    def close(self) -> None:
+        self._upstream.close()
+
+
+class _AsyncRelay(httpx.AsyncByteStream):
+    """`_Relay` for async clients."""
+
+    def __init__(self, upstream: httpx.Response, client: httpx.AsyncClient) -> None:
+        self._upstream = upstream
+        self._client = client
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._upstream.aiter_raw():
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()
+        await self._client.aclose()
+
+
+def delete_run_logs(run: RunConfig) -> int:
+    """Delete the logs tagged with *run*'s run id through the Logs API; return how many.
+
+    Logs that are not visible yet (the API lists a log a little after the call) are
+    missed, as they would be by any query.
+    """
+    from .client import LogsClient, log_filter
+    from .logs_api import MAX_DELETE
+
+    account_id, gateway_id, api_token = run.target()
+    if run.run_id is None:
+        return 0  # untagged requests cannot be told apart from anyone else's
+    # metadata.key and metadata.value filters are not paired; the run id alone is unique.
+    filters = [
+        log_filter("metadata.key", "eq", RUN_TAG),
+        log_filter("metadata.value", "eq", run.run_id),
+    ]
+    with LogsClient(
+        account_id=account_id,
+        gateway_id=gateway_id,
+        api_token=api_token,
+        base_url=run.api_base_url,
+    ) as client:
+        total = client.list(filters=filters, per_page=1).total_count
+        for _ in range(-(-total // MAX_DELETE)):
+            client.delete(filters=filters, limit=MAX_DELETE)
+    return total
+
+
+def _mock_only(name: str) -> NoReturn:
+    raise LiveModeError(
+        f"aigw.{name} works on the fake gateway only, and this test runs against the real"
+        " one (it is marked aigw_live and the run is --aigw-mode=live). Guard mock-only"
+        " setup with `if aigw.mode == 'mock':`, or keep it in a test not marked aigw_live."
+    )
