@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .calls import Call, CallList
     from .client import AsyncLogsClient, LogsApiError, LogsApiTimeout, LogsClient
     from .ids import new_log_id
+    from .live import LiveGateway, LiveModeError
     from .logstore import LogSettings
     from .mock import MockGateway
     from .served import MockGatewayServer
@@ -27,6 +28,8 @@ __all__ = [
     "CallList",
     "ConfigError",
     "GatewayCheckError",
+    "LiveGateway",
+    "LiveModeError",
     "LogSettings",
     "LogsApiError",
     "LogsApiTimeout",
@@ -52,6 +55,8 @@ _LAZY = {
     "CallList": ".calls",
     "ConfigError": "._errors",
     "GatewayCheckError": "._errors",
+    "LiveGateway": ".live",
+    "LiveModeError": ".live",
     "LogSettings": ".logstore",
     "LogsApiError": ".client",
     "LogsApiTimeout": ".client",

@@ -20,6 +20,7 @@ from . import metadata
 from ._config import DEFAULT_API_BASE_URL, DEFAULT_GATEWAY_BASE_URL, RUN_TAG, RunConfig
 from ._errors import AigwError, GatewayCheckError, MetadataError
 from .calls import Call, CallList, redact_headers, redact_url
+from .fake.providers import model_of
 from .mock import RootURL, validate_ids
 
 if TYPE_CHECKING:
@@ -264,7 +265,7 @@ class LiveGateway:
             Call(
                 provider=provider,
                 path=path,
-                model=body.get("model") if isinstance(body, dict) else None,
+                model=model_of(provider, path, body if isinstance(body, dict) else None),
                 metadata=metadata.parse(header).stored,
                 metadata_header=header,
                 method=sent.method,

@@ -16,6 +16,8 @@ def test_all_is_sorted_and_exact() -> None:
         "CallList",
         "ConfigError",
         "GatewayCheckError",
+        "LiveGateway",
+        "LiveModeError",
         "LogSettings",
         "LogsApiError",
         "LogsApiTimeout",
