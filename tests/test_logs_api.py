@@ -507,3 +507,47 @@ def test_reset_forgets_the_logs(client: httpx.Client) -> None:
         call(client, gw)
         gw.reset()
         assert listed(client, gw)["result"] == []
+
+
+def test_fail_logs_api_scripts_rate_limits_and_server_errors(client: httpx.Client) -> None:
+    with MockGateway() as gw:
+        gw.fail_logs_api(429, times=2, retry_after=0.5)
+        gw.fail_logs_api(503)
+        answers = [client.get(logs_url(gw), headers=AUTH) for _ in range(4)]
+    assert [a.status_code for a in answers] == [429, 429, 503, 200]
+    assert answers[0].headers["retry-after"] == "0.5"
+    assert answers[0].json()["errors"] == [
+        {"code": 971, "message": "Please wait and consider throttling your request speed"}
+    ]
+    assert "retry-after" not in answers[2].headers
+    assert answers[2].json()["errors"][0]["message"] == "Service Unavailable"
+
+
+def test_the_logs_client_retries_through_scripted_outages() -> None:
+    with MockGateway() as gw:
+        gw.fail_logs_api(429, retry_after=0)
+        gw.fail_logs_api(500)
+        assert gw.logs.list().total_count == 0
+        assert gw.logs.calls == 3
+
+
+def test_reset_forgets_scripted_outages(client: httpx.Client) -> None:
+    with MockGateway() as gw:
+        gw.fail_logs_api(503, times=5)
+        gw.reset()
+        assert client.get(logs_url(gw), headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"status": 404}, "fail_logs_api(status=...) must be 429 or 500-599, got 404"),
+        ({"times": 0}, "fail_logs_api(times=...) must be a whole number >= 1, got 0"),
+        ({"retry_after": -1}, "fail_logs_api(retry_after=...) must be seconds >= 0, got -1"),
+    ],
+)
+def test_fail_logs_api_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    gw = MockGateway()
+    with pytest.raises(ConfigError) as caught:
+        gw.fail_logs_api(**kwargs)
+    assert str(caught.value) == message
