@@ -21,6 +21,8 @@ environment > ini > default; credentials come from the environment only.
     extra tags        --aigw-tag KEY=VALUE     TAGS (k=v,k=v)          aigw_tags (lines)
     run id            --aigw-run-id            RUN_ID                  aigw_run_id
     clean-up          --aigw-cleanup           CLEANUP=1               aigw_cleanup
+    eval report       --aigw-eval-report=PATH  EVAL_REPORT             aigw_eval_report
+    eval gate         --aigw-eval-min-pass-rate=R  EVAL_MIN_PASS_RATE  aigw_eval_min_pass_rate
 """
 
 from __future__ import annotations
@@ -115,7 +117,30 @@ CLEANUP = Setting(
     "PYTEST_AIGW_CLEANUP",
     "In live mode, delete the run's logs through the Logs API at the end.",
 )
-RUN_SETTINGS = (MODE, GATEWAY, GATEWAY_BASE_URL, API_BASE_URL, TAGS, RUN_ID, CLEANUP)
+EVAL_REPORT = Setting(
+    "--aigw-eval-report",
+    "aigw_eval_report",
+    "PYTEST_AIGW_EVAL_REPORT",
+    "Write the aigw_eval cases (outcome, log ids, feedback, score, verified) as JSON here.",
+)
+EVAL_MIN_PASS_RATE = Setting(
+    "--aigw-eval-min-pass-rate",
+    "aigw_eval_min_pass_rate",
+    "PYTEST_AIGW_EVAL_MIN_PASS_RATE",
+    "Gate: the run passes if the aigw_eval pass rate reaches R (0-1, or a percentage);"
+    " failed eval tests then do not fail the run on their own.",
+)
+RUN_SETTINGS = (
+    MODE,
+    GATEWAY,
+    GATEWAY_BASE_URL,
+    API_BASE_URL,
+    TAGS,
+    RUN_ID,
+    CLEANUP,
+    EVAL_REPORT,
+    EVAL_MIN_PASS_RATE,
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +157,8 @@ class RunConfig:
     tags: Mapping[str, object] = field(default_factory=dict)
     run_id: str | None = None
     cleanup: bool = False
+    eval_report: str | None = None
+    eval_min_pass_rate: float | None = None
 
     @property
     def live(self) -> bool:
@@ -198,6 +225,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
     gateway_id, _ = first(GATEWAY)
     run_id, _ = first(RUN_ID)
     cleanup, where_cleanup = first(CLEANUP)
+    eval_report, _ = first(EVAL_REPORT)
     return RunConfig(
         mode=mode,
         gateway_id=gateway_id or None,
@@ -209,7 +237,23 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         tags=_tags(*first(TAGS)),
         run_id=run_id or None,
         cleanup=_flag(cleanup, where_cleanup),
+        eval_report=eval_report or None,
+        eval_min_pass_rate=_rate(*first(EVAL_MIN_PASS_RATE)),
     )
+
+
+def _rate(value: str | None, where: str) -> float | None:
+    """A pass rate from 0 to 1, written as such or as a percentage ("90%")."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        rate = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1:
+        raise ConfigError(f"{where} must be a pass rate from 0 to 1 (or 0% to 100%), got {value!r}")
+    return rate
 
 
 def _base_url(value: str | None, where: str, default: str) -> str:

@@ -73,7 +73,14 @@ class LogsApiError(AigwError):
 
 
 class LogsApiTimeout(AigwError, AssertionError):
-    """A log, or the values expected on it, did not show before the timeout."""
+    """A log, or the values expected on it, did not show before the timeout.
+
+    From `verify_feedback`, `found` holds the logs that did show the expected values.
+    """
+
+    def __init__(self, message: str, found: Mapping[str, Log] | None = None) -> None:
+        super().__init__(message)
+        self.found: dict[str, Log] = dict(found or {})
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,7 @@ class _Verifying:
 
     def delay(self) -> float:
         if self._clock() >= self._deadline:
-            raise LogsApiTimeout(_missing(self._pending, self._last, self._timeout))
+            raise LogsApiTimeout(_missing(self._pending, self._last, self._timeout), self.found)
         self._attempt += 1
         return min(_poll_delay(self._attempt - 1), max(0.0, self._deadline - self._clock()))
 

@@ -20,6 +20,7 @@ from . import metadata
 from ._config import DEFAULT_API_BASE_URL, DEFAULT_GATEWAY_BASE_URL, RUN_TAG, RunConfig
 from ._errors import AigwError, GatewayCheckError, MetadataError
 from .calls import Call, CallList, redact_headers, redact_url
+from .evals import Judging
 from .fake.providers import model_of
 from .mock import RootURL, validate_ids
 
@@ -42,7 +43,7 @@ class UntaggableRequest(AigwError):
     """A request that cannot carry the live tags, so it was not sent."""
 
 
-class LiveGateway:
+class LiveGateway(Judging):
     """The real AI Gateway for a test marked `aigw_live`, with the `aigw` common interface.
 
     Every request the app sends to `gateway_url` through httpx or httpx2 carries

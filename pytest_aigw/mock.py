@@ -12,6 +12,7 @@ from ._config import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
 from ._errors import ConfigError, GatewayCheckError
 from .calls import CallList
 from .clock import Clock
+from .evals import Judging
 from .fake.errors import GATEWAY_ERRORS
 from .fake.gateway import FakeGateway, UnexpectedRequest
 from .fake.options import MAX_CACHE_TTL
@@ -83,7 +84,7 @@ class RootURL(str):
         return f"{self.gateway_url}/{provider.strip('/')}"
 
 
-class MockGateway:
+class MockGateway(Judging):
     """A fake Cloudflare AI Gateway that the app's httpx and httpx2 clients reach.
 
     Use it as the `aigw` fixture, or as a context manager outside pytest::

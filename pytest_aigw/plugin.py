@@ -17,6 +17,7 @@ from . import _config
 from ._errors import AigwError, GatewayCheckError
 
 if TYPE_CHECKING:
+    from .evals import EvalRun
     from .live import LiveGateway
     from .mock import MockGateway
     from .served import MockGatewayServer
@@ -30,6 +31,8 @@ _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
 _CLEANED = pytest.StashKey[str]()
+_EVALS = pytest.StashKey["EvalRun"]()
+_EVAL_MARKER = "aigw_eval"
 _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
@@ -63,6 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(_config.TAGS.ini, _config.TAGS.help, type="linelist", default=[])
     parser.addini(_config.RUN_ID.ini, _config.RUN_ID.help, default="")
     parser.addini(_config.CLEANUP.ini, _config.CLEANUP.help, default="")
+    for setting in (_config.EVAL_REPORT, _config.EVAL_MIN_PASS_RATE):
+        parser.addini(setting.ini, setting.help, default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,6 +86,11 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         run = _with_run_id(config, run)
     config.stash[_RUN] = run
+    if not hasattr(config, "workerinput"):  # the eval run is gathered where reports meet
+        from .evals import EvalRun
+
+        config.stash[_EVALS] = evals = EvalRun(run.eval_min_pass_rate)
+        config.pluginmanager.register(_GathersEvals(evals), "aigw-evals")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_SharesRunId(), "aigw-xdist")
 
@@ -117,11 +127,63 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"aigw: mode=mock, account={defaults.account_id}, gateway={defaults.gateway_id}"
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if item.get_closest_marker(_EVAL_MARKER) is not None:
+        from .evals import EVAL_PROPERTY
+
+        item.user_properties.append((EVAL_PROPERTY, True))  # travels with every report
+
+
+class _GathersEvals:
+    """Feeds every test report (from this process or an xdist worker) to the eval run."""
+
+    def __init__(self, evals: EvalRun) -> None:
+        self.evals = evals
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.evals.add(report)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = _run(config)
-    if not (run.live and run.cleanup) or hasattr(config, "workerinput"):
-        return  # clean-up happens once, in the process that ran or controlled the tests
+    if hasattr(config, "workerinput"):
+        return  # the controller reports, gates and cleans up, once for all workers
+    evals = config.stash.get(_EVALS, None)
+    if evals is not None and evals.cases:
+        _finish_evals(session, run, evals)
+    if run.live and run.cleanup:
+        _clean_up(config, run)
+
+
+def _finish_evals(session: pytest.Session, run: _config.RunConfig, evals: EvalRun) -> None:
+    from pathlib import Path
+
+    from .evals import submit
+
+    pending = evals.pending()
+    if pending and run.live:  # mock-mode verdicts were submitted by each test's fake
+        from .client import LogsClient
+
+        account_id, gateway_id, api_token = run.target()
+        with LogsClient(
+            account_id=account_id,
+            gateway_id=gateway_id,
+            api_token=api_token,
+            base_url=run.api_base_url,
+        ) as client:
+            submit(client, pending)
+    if run.eval_report:
+        evals.write_report(Path(run.eval_report))
+    if run.eval_min_pass_rate is not None and session.exitstatus in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.TESTS_FAILED,
+    ):
+        failed = evals.other_failures or not evals.gate_met()
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+
+
+def _clean_up(config: pytest.Config, run: _config.RunConfig) -> None:
     from .live import delete_run_logs
 
     try:
@@ -133,6 +195,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    evals = config.stash.get(_EVALS, None)
+    if evals is not None and evals.cases:
+        terminalreporter.write_sep("=", "pytest-aigw eval")
+        for line in evals.lines():
+            terminalreporter.write_line(line)
+        if config.stash[_RUN].eval_report:
+            terminalreporter.write_line(f"report: {config.stash[_RUN].eval_report}")
     cleaned = config.stash.get(_CLEANED, None)
     if cleaned is not None:
         terminalreporter.write_line(f"pytest-aigw: {cleaned}")
@@ -246,10 +315,27 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
     gateway.start()
     try:
         yield gateway
+        if request.node.get_closest_marker(_EVAL_MARKER) is not None:
+            _judge(request.node, gateway)
     finally:
         gateway.stop()
     if gateway.strict and _test_passed(request.node):
         _fail_on(GatewayCheckError, gateway.check)
+
+
+def _judge(item: pytest.Item, gateway: MockGateway | LiveGateway) -> None:
+    """Decide the eval test's verdicts; the fake takes them now, live ones go at the end."""
+    from dataclasses import asdict
+
+    from .evals import RESULT_PROPERTY, case_outcome, submit
+
+    report = item.stash.get(_CALL_REPORT, None)
+    if report is None or case_outcome(report) not in ("passed", "failed"):
+        return  # set-up errors, skips, xfails and xpasses say nothing about the answers
+    verdicts = gateway.verdicts.decide(gateway.log_ids, passed=report.passed)
+    if gateway.mode == "mock":
+        submit(gateway.logs, verdicts, timeout=10.0)
+    item.user_properties.append((RESULT_PROPERTY, [asdict(v) for v in verdicts]))
 
 
 def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) -> M:
