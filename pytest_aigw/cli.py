@@ -86,10 +86,10 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         gateway.start()
     except AigwError as error:
         _fail(parser, str(error))
+    stop = threading.Event()
+    _stop_on_signals(stop)  # before the URLs go out: a script may signal as soon as it reads them
     _log_requests(sys.stderr, quiet=args.quiet)
     _announce(gateway, sys.stdout, sys.stderr)
-    stop = threading.Event()
-    _stop_on_signals(stop)
     try:
         while not stop.wait(0.5):  # a timed wait keeps Ctrl-C responsive everywhere
             pass
