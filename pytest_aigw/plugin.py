@@ -40,7 +40,8 @@ _MARKERS = (
     " cache_ttl=None, logs=LogSettings(...)): settings of the fake AI Gateway for this test;"
     " see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
-    "aigw_eval: an eval case whose gateway logs get feedback from its outcome.",
+    "aigw_eval: an eval case whose gateway logs get feedback from its outcome (+1 passed,"
+    " -1 failed) and the score it sets with aigw.score().",
 )
 
 
