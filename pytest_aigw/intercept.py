@@ -119,6 +119,22 @@ class _GatewayRouter(respx.Router):
         return response
 
 
+def _register_before_other_gateways(mocker: type[Mocker], router: _GatewayRouter) -> None:
+    """Register *router* so that it answers before gateways started earlier.
+
+    A gateway started inside another one (a test's own ``with MockGateway()`` under
+    a module-wide one) serves the requests while it runs; the user's own respx routers
+    keep their place.
+    """
+    mocker.register(router)
+    routers = mocker.routers
+    routers.remove(router)
+    first_gateway = next(
+        (n for n, other in enumerate(routers) if isinstance(other, _GatewayRouter)), len(routers)
+    )
+    routers.insert(first_gateway, router)
+
+
 class Interception:
     """While started, requests that *wanted* accepts are answered by *handler*.
 
@@ -136,7 +152,7 @@ class Interception:
     def start(self) -> None:
         for mocker in _mockers():
             router = _GatewayRouter(mocker, self._handler, self._wanted, self._async_handler)
-            mocker.register(router)
+            _register_before_other_gateways(mocker, router)
             mocker.start()
             self._routers.append((mocker, router))
 

@@ -223,3 +223,11 @@ def test_interception_keeps_no_unredacted_copy_of_requests() -> None:
         held = [call for router in HTTPCoreMocker.routers for call in router.calls]
     assert held == []
     assert "sk-hidden" not in repr(gw.calls)
+
+
+def test_a_gateway_started_inside_another_serves_while_it_runs() -> None:
+    with MockGateway(strict=False) as outer:
+        with MockGateway() as inner:
+            httpx.post(inner.url("openai") + "/chat/completions", json={})
+        httpx.post(outer.url("openai") + "/chat/completions", json={})
+    assert (len(inner.calls), len(outer.calls)) == (1, 1)
