@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support_app import SupportAssistant
+from support_app import FeedbackTarget, SupportAssistant
 
 from pytest_aigw import MockGateway
 
@@ -36,3 +36,14 @@ def test_the_api_key_is_sent_but_never_recorded(
     call = aigw.calls.last
     assert "sk-test" not in str(call.headers)
     assert call.secret_matches("authorization", "Bearer sk-test")
+
+
+def test_thumbs_become_gateway_feedback(aigw: MockGateway) -> None:
+    target = FeedbackTarget(aigw.api_url, aigw.account_id, aigw.gateway_id, "cf-token")
+    assistant = SupportAssistant(aigw.gateway_url, api_key="sk-test", feedback=target)
+    liked = assistant.ask("Refund?", user_id="u-1", team="billing")
+    disliked = assistant.ask("Refund now?", user_id="u-1", team="billing")
+    assistant.thumbs(liked, up=True)
+    assistant.thumbs(disliked, up=False)
+    assert aigw.logs.get(liked.log_id).feedback == 1
+    assert aigw.logs.get(disliked.log_id).feedback == -1
