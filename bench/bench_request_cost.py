@@ -1,10 +1,12 @@
-"""Per-request cost of the fake gateway versus a bare respx route.
+"""Per-request cost of the fake gateway versus bare mocks of the same request.
 
 Run: python bench/bench_request_cost.py [--requests N] [--rounds N]
 
-(a) fake:    MockGateway answering an OpenAI chat-completions POST through httpx.Client
-(b) respx:   a bare respx route returning a chat.completion body of the same size
-(c) handler: the fake's core handler alone, no httpx client and no interception
+(a) fake:          MockGateway answering an OpenAI chat-completions POST via httpx.Client
+(b) respx:         a bare respx route returning a chat.completion body of the same size
+(c) handler:       the fake's core handler alone, no httpx client and no interception
+(d) MockTransport: an httpx.Client on httpx.MockTransport returning the same body
+(e) pytest-httpx:  one reusable pytest-httpx response, patched in as its fixture does
 
 Rounds of (a), (b) and (c) alternate so machine noise hits each alike; the table shows
 the median over rounds of the mean time per request.
@@ -18,7 +20,10 @@ import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 import respx
+from pytest_httpx import HTTPXMock
+from pytest_httpx._options import _HTTPXMockOptions  # what its fixture builds
 
 from pytest_aigw import MockGateway
 
@@ -77,7 +82,34 @@ def run(requests: int, rounds: int) -> dict[str, list[float]]:
         gw.reset()
         return seconds
 
-    cases = {"fake": fake_round, "respx": respx_round, "handler": handler_round}
+    transport_client = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=reply))
+    )
+
+    def transport_round() -> float:
+        def send() -> object:
+            return transport_client.post(url, headers=HEADERS, json=PAYLOAD)
+
+        return time_per_request(send, requests)
+
+    def pytest_httpx_round() -> float:
+        mock = HTTPXMock(_HTTPXMockOptions())
+        mock.add_response(url=url, json=reply, is_reusable=True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(
+                httpx.HTTPTransport,
+                "handle_request",
+                lambda transport, request: mock._handle_request(transport, request),
+            )
+            return time_per_request(post, requests)
+
+    cases = {
+        "fake": fake_round,
+        "respx": respx_round,
+        "handler": handler_round,
+        "transport": transport_round,
+        "pytest_httpx": pytest_httpx_round,
+    }
     for measure in cases.values():  # warm-up, not counted
         measure()
     results: dict[str, list[float]] = {name: [] for name in cases}
@@ -88,6 +120,7 @@ def run(requests: int, rounds: int) -> dict[str, list[float]]:
         for name, measure in order:
             results[name].append(measure())
     client.close()
+    transport_client.close()
     return results
 
 
@@ -105,6 +138,8 @@ def main() -> None:
         "fake": "(a) MockGateway via httpx.Client",
         "respx": "(b) bare respx route via httpx.Client",
         "handler": "(c) MockGateway.handler alone",
+        "transport": "(d) httpx.MockTransport",
+        "pytest_httpx": "(e) pytest-httpx response",
     }
     print(f"{args.rounds} rounds x {args.requests} requests, median of per-round means")
     print(f"{'case':<40} {'µs/request':>10} {'min':>8} {'max':>8}")
@@ -113,6 +148,8 @@ def main() -> None:
         print(f"{label:<40} {median[name]:>10.1f} {low:>8.1f} {high:>8.1f}")
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
     print(f"ratio (a)/(b): {ratio:.2f}x (target <= {TARGET_RATIO}x: {verdict})")
+    for name in ("transport", "pytest_httpx"):
+        print(f"ratio (a)/{labels[name][:3]}: {median['fake'] / median[name]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ xdist worker) for the summary, the JSON report and the pass-rate gate.
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EvalCase", "EvalRun", "Judging", "LogVerdict", "Verdicts", "submit"]
 
-EVAL_PROPERTY = "aigw_eval"  # in user_properties: this report is an eval case's
+EVAL_PROPERTY = "aigw_eval"  # in user_properties: this report is an eval case's (as plugin's)
 RESULT_PROPERTY = "aigw_eval_result"  # in the teardown report: the case's log verdicts
 SLOWEST = 5
 
@@ -109,6 +107,8 @@ def submit(
     timeout: float = 60.0,
 ) -> None:
     """PATCH every verdict, then verify them with batched list calls; record the results."""
+    from concurrent.futures import ThreadPoolExecutor  # here: the plugin loads this module
+
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(lambda verdict: _patch(client, verdict, timeout), verdicts))
     _verify(client, [v for v in verdicts if v.submitted], timeout)
@@ -221,6 +221,8 @@ class EvalRun:
         return self.min_pass_rate is None or (rate is not None and rate >= self.min_pass_rate)
 
     def summary(self) -> dict[str, Any]:
+        import statistics
+
         logs = [log for case in self.cases.values() for log in case.logs]
         scores = [log.score for log in logs if log.score is not None]
         outcomes = [case.outcome for case in self.cases.values()]

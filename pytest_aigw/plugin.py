@@ -31,7 +31,8 @@ _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
 _CLEANED = pytest.StashKey[str]()
-_EVALS = pytest.StashKey["EvalRun"]()
+_EVALS = pytest.StashKey["_GathersEvals"]()
+_EVAL_PROPERTY = "aigw_eval"  # in user_properties: the report is an eval case's
 _EVAL_MARKER = "aigw_eval"
 _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
@@ -88,10 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run = _with_run_id(config, run)
     config.stash[_RUN] = run
     if not hasattr(config, "workerinput"):  # the eval run is gathered where reports meet
-        from .evals import EvalRun
-
-        config.stash[_EVALS] = evals = EvalRun(run.eval_min_pass_rate)
-        config.pluginmanager.register(_GathersEvals(evals), "aigw-evals")
+        config.stash[_EVALS] = gathers = _GathersEvals(run.eval_min_pass_rate)
+        config.pluginmanager.register(gathers, "aigw-evals")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_SharesRunId(), "aigw-xdist")
 
@@ -130,18 +129,30 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_itemcollected(item: pytest.Item) -> None:
     if item.get_closest_marker(_EVAL_MARKER) is not None:
-        from .evals import EVAL_PROPERTY
-
-        item.user_properties.append((EVAL_PROPERTY, True))  # travels with every report
+        item.user_properties.append((_EVAL_PROPERTY, True))  # travels with every report
 
 
 class _GathersEvals:
-    """Feeds every test report (from this process or an xdist worker) to the eval run."""
+    """Feeds every test report (from this process or an xdist worker) to the eval run.
 
-    def __init__(self, evals: EvalRun) -> None:
-        self.evals = evals
+    The eval machinery loads with the first eval case's report: a run without eval
+    cases only counts its failures.
+    """
+
+    def __init__(self, min_pass_rate: float | None) -> None:
+        self.min_pass_rate = min_pass_rate
+        self.evals: EvalRun | None = None
+        self.failures_before = 0
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.evals is None:
+            if _EVAL_PROPERTY not in dict(report.user_properties):
+                self.failures_before += report.failed
+                return
+            from .evals import EvalRun
+
+            self.evals = EvalRun(self.min_pass_rate)
+            self.evals.other_failures = self.failures_before
         self.evals.add(report)
 
 
@@ -150,11 +161,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = _run(config)
     if hasattr(config, "workerinput"):
         return  # the controller reports, gates and cleans up, once for all workers
-    evals = config.stash.get(_EVALS, None)
-    if evals is not None and evals.cases:
+    evals = _gathered(config)
+    if evals is not None:
         _finish_evals(session, run, evals)
     if run.live and run.cleanup:
         _clean_up(config, run)
+
+
+def _gathered(config: pytest.Config) -> EvalRun | None:
+    gathers = config.stash.get(_EVALS, None)
+    return None if gathers is None else gathers.evals
 
 
 def _finish_evals(session: pytest.Session, run: _config.RunConfig, evals: EvalRun) -> None:
@@ -196,8 +212,8 @@ def _clean_up(config: pytest.Config, run: _config.RunConfig) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    evals = config.stash.get(_EVALS, None)
-    if evals is not None and evals.cases:
+    evals = _gathered(config)
+    if evals is not None:
         terminalreporter.write_sep("=", "pytest-aigw eval")
         for line in evals.lines():
             terminalreporter.write_line(line)
