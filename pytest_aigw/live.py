@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from .client import Log, LogsClient
     from .intercept import Interception
 
-__all__ = ["LiveGateway", "LiveModeError", "UntaggableRequest", "delete_run_logs"]
+__all__ = [
+    "LiveGateway",
+    "LiveModeError",
+    "UntaggableRequest",
+    "delete_run_logs",
+    "run_logs_client",
+]
 
 # Set while the gateway re-sends a request, so that its own request is let through.
 _FORWARDING = contextvars.ContextVar("pytest_aigw_forwarding", default=False)
@@ -341,16 +347,28 @@ class _AsyncRelay(httpx.AsyncByteStream):
         await self._client.aclose()
 
 
+def run_logs_client(run: RunConfig) -> LogsClient:
+    """A Logs API client for the live run's account and gateway."""
+    from .client import LogsClient
+
+    account_id, gateway_id, api_token = run.target()
+    return LogsClient(
+        account_id=account_id,
+        gateway_id=gateway_id,
+        api_token=api_token,
+        base_url=run.api_base_url,
+    )
+
+
 def delete_run_logs(run: RunConfig) -> int:
     """Delete the logs tagged with *run*'s run id through the Logs API; return how many.
 
     Logs that are not visible yet (the API lists a log a little after the call) are
     missed, as they would be by any query.
     """
-    from .client import LogsClient, log_filter
+    from .client import log_filter
     from .logs_api import MAX_DELETE
 
-    account_id, gateway_id, api_token = run.target()
     if run.run_id is None:
         return 0  # untagged requests cannot be told apart from anyone else's
     # metadata.key and metadata.value filters are not paired; the run id alone is unique.
@@ -358,12 +376,7 @@ def delete_run_logs(run: RunConfig) -> int:
         log_filter("metadata.key", "eq", RUN_TAG),
         log_filter("metadata.value", "eq", run.run_id),
     ]
-    with LogsClient(
-        account_id=account_id,
-        gateway_id=gateway_id,
-        api_token=api_token,
-        base_url=run.api_base_url,
-    ) as client:
+    with run_logs_client(run) as client:
         total = client.list(filters=filters, per_page=1).total_count
         for _ in range(-(-total // MAX_DELETE)):
             client.delete(filters=filters, limit=MAX_DELETE)

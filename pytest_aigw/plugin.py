@@ -180,15 +180,9 @@ def _finish_evals(session: pytest.Session, run: _config.RunConfig, evals: EvalRu
 
     pending = evals.pending()
     if pending and run.live:  # mock-mode verdicts were submitted by each test's fake
-        from .client import LogsClient
+        from .live import run_logs_client
 
-        account_id, gateway_id, api_token = run.target()
-        with LogsClient(
-            account_id=account_id,
-            gateway_id=gateway_id,
-            api_token=api_token,
-            base_url=run.api_base_url,
-        ) as client:
+        with run_logs_client(run) as client:
             submit(client, pending)
     if run.eval_report:
         evals.write_report(Path(run.eval_report))
