@@ -52,6 +52,7 @@ __all__ = [
 DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_GATEWAY_ID = "test-gateway"
 MARKER = "aigw"
+EVAL_MARKER = "aigw_eval"  # also the user_properties key that marks an eval case's reports
 MARKER_OPTIONS = ("account_id", "authenticated", "cache_ttl", "gateway_id", "logs", "strict")
 INI_ACCOUNT_ID = "aigw_account_id"
 INI_GATEWAY_ID = "aigw_gateway_id"

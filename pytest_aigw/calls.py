@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,16 @@ def redact_url(url: httpx.URL) -> httpx.URL:
         return url
     params = [(k, REDACTED if k in secret else v) for k, v in url.params.multi_items()]
     return url.copy_with(params=params)
+
+
+def request_json(request: httpx.Request) -> Any:
+    """The request body as JSON, or None when it is empty or not JSON."""
+    if not request.content:
+        return None
+    try:
+        return json.loads(request.content)
+    except ValueError:
+        return None
 
 
 def redact_headers(request: httpx.Request) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._config import EVAL_MARKER as EVAL_PROPERTY
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EvalCase", "EvalRun", "Judging", "LogVerdict", "Verdicts", "submit"]
 
-EVAL_PROPERTY = "aigw_eval"  # in user_properties: this report is an eval case's (as plugin's)
 RESULT_PROPERTY = "aigw_eval_result"  # in the teardown report: the case's log verdicts
 SLOWEST = 5
 

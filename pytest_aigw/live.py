@@ -19,7 +19,7 @@ import httpx
 from . import metadata
 from ._config import DEFAULT_API_BASE_URL, DEFAULT_GATEWAY_BASE_URL, RUN_TAG, RunConfig
 from ._errors import AigwError, GatewayCheckError, MetadataError
-from .calls import Call, CallList, redact_headers, redact_url
+from .calls import Call, CallList, redact_headers, redact_url, request_json
 from .evals import Judging
 from .fake.providers import model_of
 from .mock import RootURL, validate_ids
@@ -264,7 +264,7 @@ class LiveGateway(Judging):
     def _record(self, sent: httpx.Request, response: httpx.Response) -> None:
         header = sent.headers.get(metadata.HEADER)
         redacted, digests = redact_headers(sent)
-        body = _json(sent.content)
+        body = request_json(sent)
         provider, _, path = sent.url.path[len(self._target.path) :].strip("/").partition("/")
         answer = response.headers
         step = answer.get("cf-aig-step")
@@ -298,13 +298,6 @@ def _tagged(header: str | None, tags: Mapping[str, metadata.MetadataValue]) -> s
         reasons = "; ".join(problem.message for problem in parsed.problems)
         raise MetadataError(f"the app's cf-aig-metadata would not be stored as sent ({reasons})")
     return metadata.encode(metadata.merge(parsed.stored or {}, tags))
-
-
-def _json(content: bytes) -> Any:
-    try:
-        return json.loads(content) if content else None
-    except ValueError:
-        return None
 
 
 def _relayed(

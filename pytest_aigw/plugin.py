@@ -32,8 +32,6 @@ _GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
 _CLEANED = pytest.StashKey[str]()
 _EVALS = pytest.StashKey["_GathersEvals"]()
-_EVAL_PROPERTY = "aigw_eval"  # in user_properties: the report is an eval case's
-_EVAL_MARKER = "aigw_eval"
 _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
@@ -128,8 +126,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    if item.get_closest_marker(_EVAL_MARKER) is not None:
-        item.user_properties.append((_EVAL_PROPERTY, True))  # travels with every report
+    if item.get_closest_marker(_config.EVAL_MARKER) is not None:
+        item.user_properties.append((_config.EVAL_MARKER, True))  # travels with every report
 
 
 class _GathersEvals:
@@ -146,7 +144,7 @@ class _GathersEvals:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.evals is None:
-            if _EVAL_PROPERTY not in dict(report.user_properties):
+            if _config.EVAL_MARKER not in dict(report.user_properties):
                 self.failures_before += report.failed
                 return
             from .evals import EvalRun
@@ -326,7 +324,7 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
     gateway.start()
     try:
         yield gateway
-        if request.node.get_closest_marker(_EVAL_MARKER) is not None:
+        if request.node.get_closest_marker(_config.EVAL_MARKER) is not None:
             _judge(request.node, gateway)
     finally:
         gateway.stop()

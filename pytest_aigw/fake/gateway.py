@@ -10,7 +10,6 @@ log-id order under concurrency; parsing and redaction happen before it is taken.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 
 from .. import metadata
-from ..calls import Call, CallList, redact_headers, redact_url
+from ..calls import Call, CallList, redact_headers, redact_url, request_json
 from ..clock import Clock
 from ..ids import new_log_id
 from ..logstore import LogSettings, LogStore
@@ -351,7 +350,7 @@ class _Draft:
             request.method,
             url,
             request.content,
-            _decode_json(request),
+            request_json(request),
             cf,
             parsed,
             headers,
@@ -396,12 +395,3 @@ def _fault_name(answer: Answer) -> str | None:
     if answer.fault is not None:
         return "timeout" if answer.fault.error_name == "ReadTimeout" else "disconnect"
     return "cut" if answer.cut_after is not None else None
-
-
-def _decode_json(request: httpx.Request) -> Any:
-    if not request.content:
-        return None
-    try:
-        return json.loads(request.content)
-    except ValueError:
-        return None
