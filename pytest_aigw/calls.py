@@ -13,6 +13,7 @@ from typing import Any, overload
 
 import httpx
 
+from .fake.formats import Conversation, Message, ToolResult, format_for
 from .fake.options import NO_OPTIONS, RequestOptions
 from .metadata import MetadataProblem, MetadataValue
 
@@ -130,6 +131,37 @@ class Call:
     def headers(self) -> httpx.Headers:
         """The request headers as sent, secrets redacted."""
         return self.request.headers
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        """The request read the same way whatever API format it speaks."""
+        body = self.json if isinstance(self.json, dict) else {}
+        return format_for(self.provider, self.path).read(self.path, body)
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation's messages: each one's `role` and `text`."""
+        return list(self.conversation.messages)
+
+    @property
+    def prompt(self) -> str | None:
+        """The text of the last user message (None when there is none)."""
+        return self.conversation.prompt
+
+    @property
+    def system(self) -> str | None:
+        """The system prompt or instructions, None when the request has none."""
+        return self.conversation.system
+
+    @property
+    def tools(self) -> list[str]:
+        """The names of the tools the request offers the model."""
+        return list(self.conversation.tool_names)
+
+    @property
+    def tool_results(self) -> list[ToolResult]:
+        """The tool results the request carries: each one's `name`, `call_id` and `text`."""
+        return list(self.conversation.tool_results)
 
     def secret_matches(self, name: str, value: str) -> bool:
         """Tell whether the app sent *value* in header *name* (or query param ``?name``)."""

@@ -21,7 +21,7 @@ from ._config import DEFAULT_API_BASE_URL, DEFAULT_GATEWAY_BASE_URL, RUN_TAG, Ru
 from ._errors import AigwError, GatewayCheckError, MetadataError
 from .calls import Call, CallList, redact_headers, redact_url, request_json
 from .evals import Judging
-from .fake.providers import model_of
+from .fake.formats import model_of
 from .mock import RootURL, validate_ids
 
 if TYPE_CHECKING:

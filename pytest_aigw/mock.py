@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -10,14 +10,16 @@ import httpx
 
 from ._config import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
 from ._errors import ConfigError, GatewayCheckError
-from .calls import CallList
+from .calls import Call, CallList
 from .clock import Clock
 from .evals import Judging
 from .fake.errors import GATEWAY_ERRORS
+from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
+from .fake.matchers import TextMatcher
 from .fake.options import MAX_CACHE_TTL
 from .fake.routing import GATEWAY_HOST, GATEWAY_ID_PATTERN
-from .fake.scripts import Matcher, Script, failure_script, reply_script
+from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault
 from .logs_api import API_HOST, LogsApi
 from .logstore import LogSettings, LogStore
@@ -186,11 +188,22 @@ class MockGateway(Judging):
 
     def respond(
         self,
-        content: str | Sequence[str] | None = None,
+        content: Any = None,
         *,
+        tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
+        finish_reason: str | None = None,
+        usage: Mapping[str, int] | None = None,
+        refusal: str | None = None,
         provider: str | None = None,
-        model: Matcher = None,
-        path: Matcher = None,
+        model: TextMatcher = None,
+        path: TextMatcher = None,
+        prompt: TextMatcher = None,
+        system: TextMatcher = None,
+        metadata: Mapping[str, Any] | None = None,
+        tools: str | Sequence[str] | None = None,
+        tool_result: bool | str | None = None,
+        body: Mapping[str, Any] | None = None,
+        match: Callable[[Call], bool] | None = None,
         status: int = 200,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
@@ -200,23 +213,47 @@ class MockGateway(Judging):
         cut_after: int | None = None,
         optional: bool = False,
     ) -> Script:
-        """Script the provider's next answer to requests that match.
+        """Script the model's next answer to requests that match.
 
-        *content* is the reply text, shaped like the provider's reply (a list of
-        strings gives the stream's pieces); *json* is an exact body instead.
-        *provider*, *model* (str or compiled regex; ``provider/model`` matches on
-        the compat endpoint) and *path* choose the requests; left out, they match
-        any. Scripts answer in the order registered, each *times* times (None: any
-        number); one that never answers fails the test at teardown unless
-        *optional*. *stream* forces or refuses SSE (None follows the request);
-        *latency* delays the first byte (seconds); *cut_after* drops the
-        connection after that many chunks.
+        What the model says, shaped like the provider's reply and stream:
+        *content* is text (a list of strings gives the stream's pieces; a dict, a
+        list of dicts or a pydantic model is sent as JSON text) or a function
+        ``fn(call)`` returning any of those or a `pytest_aigw.reply(...)`;
+        *tool_calls* lists tool calls (dicts with ``name``, ``arguments`` and an
+        optional ``id``, or `pytest_aigw.tool_call`); *finish_reason* is
+        ``stop``, ``length``, ``tool_calls`` or ``content_filter`` (mapped per
+        provider); *usage* sets token counts (``input``, ``output``, ``cached``,
+        ``reasoning``); *refusal* is a refusal's text; *json* is an exact body
+        instead of all of these.
+
+        Which requests it answers (each left out matches any): *provider*,
+        *model* (``provider/model`` matches on the compat endpoint), *path*,
+        *prompt* (the last user message) and *system* (a string is a substring,
+        a compiled regex is searched), *metadata* and *body* (a dict that must be
+        a subset), *tools* (names that must be offered), *tool_result* (True,
+        False, or a tool name whose result the request carries), *match* (a
+        function taking the request's `Call`). Scripts answer in the order
+        registered, each *times* times (None: any number); one that never
+        answers fails the test at teardown unless *optional*. *stream* forces or
+        refuses SSE (None follows the request); *latency* delays the first byte
+        (seconds); *cut_after* drops the connection after that many chunks.
         """
         make = reply_script(
             content,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=usage,
+            refusal=refusal,
             provider=provider,
             model=model,
             path=path,
+            prompt=prompt,
+            system=system,
+            metadata=metadata,
+            tools=tools,
+            tool_result=tool_result,
+            body=body,
+            match=match,
             status=status,
             json=json,
             headers=headers or {},
@@ -236,8 +273,15 @@ class MockGateway(Judging):
         message: str | None = None,
         origin: Literal["gateway", "provider"] | None = None,
         provider: str | None = None,
-        model: Matcher = None,
-        path: Matcher = None,
+        model: TextMatcher = None,
+        path: TextMatcher = None,
+        prompt: TextMatcher = None,
+        system: TextMatcher = None,
+        metadata: Mapping[str, Any] | None = None,
+        tools: str | Sequence[str] | None = None,
+        tool_result: bool | str | None = None,
+        body: Mapping[str, Any] | None = None,
+        match: Callable[[Call], bool] | None = None,
         headers: Mapping[str, str] | None = None,
         times: int | None = 1,
         optional: bool = False,
@@ -258,6 +302,13 @@ class MockGateway(Judging):
             provider=provider,
             model=model,
             path=path,
+            prompt=prompt,
+            system=system,
+            metadata=metadata,
+            tools=tools,
+            tool_result=tool_result,
+            body=body,
+            match=match,
             headers=headers or {},
             times=times,
             optional=optional,

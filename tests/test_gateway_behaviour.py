@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from pytest_aigw import MockGateway
-from pytest_aigw.fake.providers import DEFAULT_CONTENT
+from pytest_aigw.fake.answers import DEFAULT_CONTENT
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 WORKERS_MODEL = "@cf/meta/llama-3.1-8b-instruct"

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from pytest_aigw import MockGateway
-from pytest_aigw.fake.providers import DEFAULT_CONTENT, model_of
+from pytest_aigw.fake.answers import DEFAULT_CONTENT
+from pytest_aigw.fake.formats import model_of
 
 
 @pytest.mark.parametrize(

@@ -249,8 +249,11 @@ def test_reset_forgets_calls_scripts_and_findings() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"content": "a", "json": {}}, "takes content= or json=, not both"),
-        ({"content": b"x"}, "content= must be a string, or a list of strings"),
+        ({"content": "a", "json": {}}, "content= must be left out when json= is given"),
+        (
+            {"content": b"x"},
+            "content= must be a string, a list of strings (the stream's pieces), a dict",
+        ),
         ({"times": 0}, "times= must be a whole number >= 1, or None for any number of uses"),
         ({"status": 700}, "status= must be an HTTP status from 100 to 599, got 700"),
         ({"provider": "Open AI"}, "provider= must be a provider slug such as 'openai'"),
@@ -258,7 +261,10 @@ def test_reset_forgets_calls_scripts_and_findings() -> None:
         ({"latency": -1}, "latency= must be seconds >= 0, got -1"),
         ({"cut_after": -1}, "cut_after= must be a number of chunks >= 0, got -1"),
         ({"stream": "yes"}, "stream= must be True, False or None"),
-        ({"headers": {"x": 1}}, "headers= must map header names to string values"),
+        (
+            {"headers": {"x": 1}},
+            "headers= must be a dict of header names to string values, got {'x': 1}",
+        ),
     ],
 )
 def test_bad_respond_arguments_say_what_is_wrong(kwargs: dict[str, Any], message: str) -> None:
@@ -269,11 +275,29 @@ def test_bad_respond_arguments_say_what_is_wrong(kwargs: dict[str, Any], message
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        (("slow",), {}, "takes an HTTP error status (400-599) or one of 'timeout', 'disconnect'"),
-        ((200,), {}, "takes an HTTP error status from 400 to 599"),
-        ((500,), {"code": 2003, "origin": "provider"}, "a provider error has none"),
-        ((418,), {"origin": "gateway"}, "no known error code for status 418; pass code=..."),
-        ((500,), {"origin": "nobody"}, "origin= must be 'gateway' or 'provider'"),
+        (
+            ("slow",),
+            {},
+            "status= must be an HTTP error status from 400 to 599, or 'timeout' or"
+            " 'disconnect', got 'slow'",
+        ),
+        (
+            (200,),
+            {},
+            "status= must be an HTTP error status from 400 to 599, or 'timeout' or"
+            " 'disconnect', got 200",
+        ),
+        (
+            (500,),
+            {"code": 2003, "origin": "provider"},
+            "code= must be left out for a provider error",
+        ),
+        (
+            (418,),
+            {"origin": "gateway"},
+            "code= must be given for gateway status 418, which has no known code. Known: 401",
+        ),
+        ((500,), {"origin": "nobody"}, "origin= must be 'gateway' or 'provider', got 'nobody'"),
     ],
 )
 def test_bad_fail_arguments_say_what_is_wrong(

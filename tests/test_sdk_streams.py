@@ -36,7 +36,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletio
 from openai.types.responses import Response, ResponseStreamEvent, ResponseTextDeltaEvent
 
 from pytest_aigw import MockGateway
-from pytest_aigw.fake.providers import DEFAULT_CONTENT
+from pytest_aigw.fake.answers import DEFAULT_CONTENT
 
 pytestmark = pytest.mark.sdk
 

@@ -26,7 +26,8 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from openai.types.responses import Response
 
 from pytest_aigw import MockGateway
-from pytest_aigw.fake.providers import DEFAULT_CONTENT, DEFAULT_EMBEDDING_DIMENSIONS
+from pytest_aigw.fake.answers import DEFAULT_CONTENT
+from pytest_aigw.fake.formats.embeddings import DEFAULT_DIMENSIONS as DEFAULT_EMBEDDING_DIMENSIONS
 
 pytestmark = pytest.mark.sdk
 

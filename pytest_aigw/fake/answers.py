@@ -1,26 +1,38 @@
 """What the provider side of one request produced: a body in chunks, or a failure.
 
 An `Answer` is built from a scripted reply or failure, or from the default reply,
-before the gateway adds its own headers (log id, cache status, step).
+before the gateway adds its own headers (log id, cache status, step). The default
+reply follows the request: a forced tool gets a call with schema-valid arguments,
+a requested schema gets a valid JSON value, anything else a fixed sentence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .encoding import compact_bytes
-from .errors import GATEWAY_ERRORS, TIMED_OUT, GatewayFault, gateway_error_body, provider_error_body
+from .._errors import ConfigError
+from .encoding import COMPACT, compact_bytes
+from .errors import GATEWAY_ERRORS, TIMED_OUT, GatewayFault, gateway_error_body
+from .formats import ApiFormat, Conversation, ReplyContext, ReplySpec, ToolCall
+from .formats.base import Json, estimate_tokens, split_content
 from .options import RequestOptions
-from .providers import DEFAULT_CONTENT, reply_context, shape_reply
-from .scripts import Failure, Reply
-from .sse import CONTENT_TYPE as SSE_TYPE
-from .sse import build_stream, split_content, wants_stream
+from .replies import ReplyParts, content_parts
+from .schema_values import UnsatisfiableSchema, value_for
+from .scripts import Failure, Reply, Script
 from .transport import TransportFault
 
+if TYPE_CHECKING:
+    from ..calls import Call
+
 __all__ = [
+    "DEFAULT_CONTENT",
+    "FORCED",
     "Answer",
     "Job",
     "default_answer",
@@ -30,8 +42,11 @@ __all__ = [
     "timed_out",
 ]
 
+DEFAULT_CONTENT = "This is a mock reply from the AI Gateway fake."
 JSON_TYPE = "application/json"
-Json = dict[str, Any]
+SSE_TYPE = "text/event-stream; charset=utf-8"
+FORCED = "the request forced a tool call"  # how notes about a missing tool call begin
+SCRIPT_ERROR = GatewayFault(500, 0, "pytest-aigw")  # code 0: never a real gateway code
 
 
 @dataclass(frozen=True)
@@ -44,9 +59,25 @@ class Job:
     body: Json | None
     raw: bytes  # the body as sent, for the cache key
     options: RequestOptions
-    shape: tuple[str, str]  # (provider, path) whose reply and error formats apply
+    api: ApiFormat  # whose reply, stream and error formats apply
     reply_id: str
     now: int
+    metadata: Mapping[str, Any] | None = None
+    view: Callable[[], Call] | None = field(default=None, compare=False)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        return self.api.read(self.path, self.body or {})
+
+    @property
+    def wants_stream(self) -> bool:
+        return self.api.wants_stream(self.path, self.body)
+
+    def call(self) -> Call:
+        """The request as a `Call`, for `match=` functions and reply functions."""
+        if self.view is None:
+            raise LookupError("this request has no call view")
+        return self.view()
 
 
 @dataclass(frozen=True)
@@ -65,6 +96,8 @@ class Answer:
     model: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
+    note: str | None = None  # something the test should hear about (a teardown finding)
+    tool_calls: int = 0
 
     @property
     def ok(self) -> bool:
@@ -75,44 +108,171 @@ class Answer:
         return self.content_type == SSE_TYPE
 
 
-def _encode(value: object) -> bytes:
-    return compact_bytes(value)
-
-
 def default_answer(job: Job) -> Answer:
-    return reply_answer(job, Reply())
+    try:
+        spec = _default_spec(job.conversation)
+    except UnsatisfiableSchema as error:
+        return _script_error(job, f"the request's schema has no valid value: {error}")
+    return _spec_answer(job, spec, Reply())
 
 
-def reply_answer(job: Job, reply: Reply) -> Answer:
+def _default_spec(conversation: Conversation) -> ReplySpec:
+    forced = conversation.forced_tool
+    if forced is not None and conversation.tools:
+        tool = conversation.tool(forced) if forced else conversation.tools[0]
+        if tool is not None:
+            arguments = COMPACT.encode(value_for(tool.parameters or {"type": "object"}))
+            return ReplySpec(tool_calls=(ToolCall(tool.name, arguments),))
+    if conversation.schema is not None:
+        return ReplySpec(COMPACT.encode(value_for(conversation.schema or {"type": "object"})))
+    return ReplySpec(DEFAULT_CONTENT)
+
+
+def reply_answer(job: Job, reply: Reply, script: Script | None = None) -> Answer:
     """The provider's answer to *job* as *reply* scripts it."""
-    provider, path = job.shape
-
-    def scripted(chunks: tuple[bytes, ...], content_type: str = JSON_TYPE, **more: Any) -> Answer:
-        return Answer(
-            reply.status,
-            chunks,
-            content_type,
-            headers=reply.headers,
-            delay=reply.latency,
-            cut_after=reply.cut_after,
-            model=job.model,
-            **more,
-        )
-
+    if reply.function is not None:
+        try:
+            reply = _computed(job, reply)
+        except Exception as error:  # the test's function: report it, never raise into the app
+            return _function_error(job, script, error)
     if reply.json is not None:
-        return scripted((_encode(reply.json),))
-    pieces = reply.content if isinstance(reply.content, tuple) else None
-    content = DEFAULT_CONTENT if reply.content is None else "".join(reply.content)
+        note = None
+        if reply.stream is None and job.wants_stream:
+            note = (
+                f"the request asked for a stream, but {_named(script)} sends json=, one plain"
+                " JSON body, so the SDK reads no stream events. Script content= or"
+                " tool_calls=, which stream in the provider's format."
+            )
+        return _scripted(job, reply, (compact_bytes(reply.json),), note=note)
+    message = DEFAULT_CONTENT if reply.content is None else "".join(reply.content)
     if reply.status >= 400:
-        body = provider_error_body(provider, path, reply.status, content)
-        return scripted((body,), retryable=_retryable(reply.status))
-    context = reply_context(provider, path, job.body, job.reply_id, job.now, content)
-    tokens_in = context.tokens_in
-    if reply.stream if reply.stream is not None else wants_stream(path, job.body):
-        events = tuple(build_stream(context, pieces or split_content(content)))
-        return scripted(events, SSE_TYPE, tokens_in=tokens_in, tokens_out=context.tokens_out)
-    built = shape_reply(context)
-    return scripted((_encode(built.body),), tokens_in=tokens_in, tokens_out=built.tokens_out)
+        body = compact_bytes(job.api.error(reply.status, message))
+        return _scripted(job, reply, (body,), retryable=_retryable(reply.status))
+    spec = ReplySpec(
+        text="" if reply.content is None and (reply.tool_calls or reply.refusal) else message,
+        pieces=reply.content if isinstance(reply.content, tuple) else None,
+        tool_calls=reply.tool_calls,
+        finish_reason=reply.finish_reason,
+        refusal=reply.refusal,
+        **({"usage": reply.usage} if reply.usage is not None else {}),
+    )
+    answer = _spec_answer(job, spec, reply)
+    forced = job.conversation.forced_tool
+    if forced is not None and not spec.tool_calls and answer.note is None:
+        answer = replace(answer, note=_forced_note(job, script, forced))
+    return answer
+
+
+def _forced_note(job: Job, script: Script | None, forced: str) -> str:
+    wanted = repr(forced) if forced else "any tool"
+    return (
+        f"{FORCED} ({job.conversation.forced_by}: {wanted}), but"
+        f" {_named(script)} answers without one; a model always calls the tool here, and"
+        " clients such as instructor retry. Script"
+        f" tool_calls=[pytest_aigw.tool_call({forced or 'name'!r}, {{...}})] instead."
+    )
+
+
+def _named(script: Script | None) -> str:
+    return f"scripted reply #{script.number} {script.text}" if script else "the reply"
+
+
+def _computed(job: Job, reply: Reply) -> Reply:
+    assert reply.function is not None
+    result = reply.function(job.call())
+    if isinstance(result, ReplyParts):
+        return replace(
+            reply,
+            content=result.content,
+            tool_calls=result.tool_calls,
+            finish_reason=result.finish_reason,
+            usage=result.usage,
+            refusal=result.refusal,
+            function=None,
+        )
+    return replace(reply, content=content_parts(result), function=None)
+
+
+def _function_error(job: Job, script: Script | None, error: Exception) -> Answer:
+    name = getattr(script.action, "function", None) if script else None
+    label = getattr(name, "__name__", "the reply function")
+    if isinstance(error, ConfigError):
+        what = f"{label} returned something that is not a reply: {error}"
+    else:
+        trace = "".join(traceback.format_exception(error)).rstrip()
+        what = f"{label} of {_named(script)} raised {type(error).__name__}: {error}\n{trace}"
+    return _script_error(job, what)
+
+
+def _script_error(job: Job, what: str) -> Answer:
+    """A gateway-shaped 500 the SDKs do not retry, and a finding that fails the test."""
+    body = gateway_error_body(500, SCRIPT_ERROR.code, f"pytest-aigw: {what}")
+    return Answer(
+        500,
+        (compact_bytes(body),),
+        headers={"x-should-retry": "false"},
+        model=job.model,
+        note=what,
+    )
+
+
+def _scripted(job: Job, reply: Reply, chunks: tuple[bytes, ...], **more: Any) -> Answer:
+    return Answer(
+        reply.status,
+        chunks,
+        headers=reply.headers,
+        delay=reply.latency,
+        cut_after=reply.cut_after,
+        model=job.model,
+        **more,
+    )
+
+
+def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
+    context = _context(job, spec)
+    streamed = reply.stream if reply.stream is not None else job.wants_stream
+    if streamed and type(job.api).stream is not ApiFormat.stream:
+        pieces = spec.pieces or (split_content(spec.text) if spec.text else [""])
+        events = tuple(job.api.stream(context, pieces))
+        answer = _scripted(job, reply, events, content_type=SSE_TYPE)
+    else:
+        answer = _scripted(job, reply, (compact_bytes(job.api.reply(context)),))
+    return replace(
+        answer,
+        tokens_in=context.tokens_in,
+        tokens_out=context.tokens_out,
+        tool_calls=len(spec.tool_calls),
+    )
+
+
+def _context(job: Job, spec: ReplySpec) -> ReplyContext:
+    said: object = spec.refusal or spec.text
+    if spec.tool_calls:
+        said = [spec.text, *((call.name, call.arguments) for call in spec.tool_calls)]
+    usage = spec.usage
+    tokens_in = usage.input if usage.input is not None else estimate_tokens(_prompt(job.body))
+    tokens_out = usage.output if usage.output is not None else estimate_tokens(said)
+    return ReplyContext(
+        provider=job.provider,
+        path=job.path,
+        body=job.body or {},
+        model=job.model,
+        reply_id=job.reply_id.lower(),
+        now=job.now,
+        spec=spec,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out if job.api.counts_output else 0,
+        seed=hashlib.sha256(job.raw).hexdigest()[:16] if spec.tool_calls else "",
+    )
+
+
+def _prompt(body: Json | None) -> object:
+    if not body:
+        return ""
+    for key in ("messages", "input", "prompt", "contents", "text"):
+        if key in body:
+            return body[key]
+    return body
 
 
 def failure_answer(job: Job, failure: Failure) -> Answer:
@@ -131,7 +291,7 @@ def failure_answer(job: Job, failure: Failure) -> Answer:
         )
         return replace(gateway_answer(fault), headers=failure.headers, model=job.model)
     message = failure.message or HTTPStatus(status).phrase
-    body = provider_error_body(*job.shape, status, message)
+    body = compact_bytes(job.api.error(status, message))
     return Answer(
         status, (body,), headers=failure.headers, retryable=_retryable(status), model=job.model
     )
@@ -142,7 +302,7 @@ def gateway_answer(
 ) -> Answer:
     """The gateway's own error; *detail* follows the message (e.g. what input was wrong)."""
     message = f"{fault.message}: {detail}" if detail else fault.message
-    body = _encode(gateway_error_body(fault.status_code, fault.code, message))
+    body = compact_bytes(gateway_error_body(fault.status_code, fault.code, message))
     return Answer(fault.status_code, (body,), logged=logged, delay=delay)
 
 

@@ -22,16 +22,25 @@ from ..calls import Call, CallList, redact_headers, redact_url, request_json
 from ..clock import Clock
 from ..ids import new_log_id
 from ..logstore import LogSettings, LogStore
-from .answers import Answer, Job, default_answer, failure_answer, gateway_answer, reply_answer
+from ..metadata import ParsedMetadata
+from .answers import (
+    FORCED,
+    Answer,
+    Job,
+    default_answer,
+    failure_answer,
+    gateway_answer,
+    reply_answer,
+)
 from .answers import timed_out as timed_out_answer
 from .cache import ResponseCache, cache_key, cache_ttl
 from .encoding import compact_bytes
 from .errors import INPUT_ERROR, UNAUTHORIZED, GatewayFault, gateway_error
+from .formats import format_for, model_of
 from .log_entry import log_entry
 from .options import InvalidOption, RequestOptions, cf_headers, parse_options
-from .providers import model_of
 from .routing import GATEWAY_HOST, Target, Universal, UnknownRoute, resolve_target
-from .scripts import Failure, ScriptBook
+from .scripts import Failure, Script, ScriptBook
 from .transport import ChunkStream
 from .universal import InvalidSteps, parse_steps
 
@@ -60,12 +69,26 @@ class UnexpectedRequest:
 
 
 class _Unmatched(Exception):
-    def __init__(self, job: Job, closest: list[str]) -> None:
+    def __init__(self, job: Job, closest: list[str], causes: list[str]) -> None:
         self.reason = (
             f"no scripted reply matches it (provider {job.provider!r}, model {job.model!r},"
             f" path {job.path!r}). Closest scripted replies, unused first:\n       "
             + "\n       ".join(closest)
+            + "".join(f"\n     Likely cause: {cause}" for cause in causes)
         )
+
+
+RETRIED = (408, 409, 429)  # with 5xx and timeouts: what the openai and anthropic SDKs retry
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """What a script answered, kept to explain a later request that finds none left."""
+
+    call_number: int
+    script: str
+    status: int | None
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,8 @@ class FakeGateway:
         self.logs = LogStore(log_settings)
         self._new_id = new_id
         self._lock = threading.Lock()
+        self._notes: list[str] = []
+        self._answered: dict[bytes, _Answered] = {}
 
     def is_gateway_request(self, request: httpx.Request) -> bool:
         return request.url.host == GATEWAY_HOST
@@ -138,6 +163,10 @@ class FakeGateway:
             headers = _gateway_headers(outcome, log_id)
             call = draft.call(outcome, log_id or None, headers)
             self.calls.append(call)
+            if outcome.answer.note is not None:
+                self._notes.append(
+                    f"call #{len(self.calls)} {call.method} {call.url}: {outcome.answer.note}"
+                )
             if log_id and outcome.options.collect_log is not False:
                 self._write_log(call, outcome, draft, route, received)
         answer = outcome.answer
@@ -187,17 +216,35 @@ class FakeGateway:
             return draft.refused(provider, path, answer)
 
     def _job(
-        self, provider: str, path: str, body: Any, raw: bytes, options: RequestOptions, log_id: str
+        self,
+        draft: _Draft,
+        provider: str,
+        path: str,
+        body: Any,
+        raw: bytes,
+        options: RequestOptions,
+        log_id: str,
+        metadata_header: str | None = None,
     ) -> Job:
         dict_body = body if isinstance(body, dict) else None
         model = model_of(provider, path, dict_body)
         now = int(self.clock.now())
-        return Job(provider, path, model, dict_body, raw, options, (provider, path), log_id, now)
+        parsed = draft.metadata if metadata_header is None else metadata.parse(metadata_header)
+
+        def view() -> Call:
+            return draft.preview(provider, path, model, body, parsed, log_id, options)
+
+        api = format_for(provider, path)
+        return Job(
+            provider, path, model, dict_body, raw, options, api, log_id, now, parsed.stored, view
+        )
 
     def _direct(
         self, draft: _Draft, target: Target, options: RequestOptions, log_id: str
     ) -> _Outcome:
-        job = self._job(target.provider, target.path, draft.json, draft.content, options, log_id)
+        job = self._job(
+            draft, target.provider, target.path, draft.json, draft.content, options, log_id
+        )
         return self._run(job, draft.json)
 
     def _compat(
@@ -214,9 +261,9 @@ class FakeGateway:
             return draft.refused("compat", target.path, answer)
         provider, bare = model.strip("/").split("/", 1)
         job = self._job(
-            provider, target.path, {**body, "model": bare}, draft.content, options, log_id
+            draft, provider, target.path, {**body, "model": bare}, draft.content, options, log_id
         )
-        job = replace(job, shape=("compat", target.path))  # OpenAI-shaped, whoever answers
+        job = replace(job, api=format_for("compat", target.path))  # OpenAI's, whoever answers
         routed = {"cf-aig-model": bare, "cf-aig-provider": provider}
         return self._run(job, draft.json, headers=routed)
 
@@ -227,10 +274,17 @@ class FakeGateway:
             step_options = (
                 parse_options({**draft.cf, **step.cf_headers}) if step.cf_headers else options
             )
-            job = self._job(
-                step.provider, step.endpoint, step.query, step.body, step_options, log_id
-            )
             own_metadata = step.cf_headers.get(metadata.HEADER)
+            job = self._job(
+                draft,
+                step.provider,
+                step.endpoint,
+                step.query,
+                step.body,
+                step_options,
+                log_id,
+                own_metadata,
+            )
             outcome = self._run(job, step.query, step=index, metadata_header=own_metadata)
             answer = outcome.answer
             if answer.ok or answer.fault is not None or index == len(steps) - 1:
@@ -275,12 +329,43 @@ class FakeGateway:
     def _attempt(self, job: Job) -> Answer:
         if not self.scripts:
             return default_answer(job)
-        script = self.scripts.take(job.provider, job.model, job.path)
+        script = self.scripts.take(job)
         if script is None:
-            raise _Unmatched(job, self.scripts.closest(job.provider, job.model, job.path))
+            closest = self.scripts.closest(job)
+            described = [s.describe_against(job) for s in closest]
+            raise _Unmatched(job, described, self._causes(job, closest))
         if isinstance(script.action, Failure):
-            return failure_answer(job, script.action)
-        return reply_answer(job, script.action)
+            answer = failure_answer(job, script.action)
+        else:
+            answer = reply_answer(job, script.action, script)
+        self._answered[job.raw] = _Answered(
+            len(self.calls) + 1, f"#{script.number} {script.text}", answer.status, answer.note
+        )
+        return answer
+
+    def _causes(self, job: Job, closest: list[Script]) -> list[str]:
+        """Explain an unmatched request that repeats one a script already answered."""
+        if not any(s.used_up for s in closest):
+            return []
+        earlier = self._answered.get(job.raw)
+        if earlier is None:
+            unmet = [a for a in self._answered.values() if a.note and FORCED in a.note]
+            return [
+                f"call #{a.call_number} was answered by {a.script}, and {a.note}" for a in unmet
+            ]
+        if earlier.note is not None and earlier.status == 200:
+            return [
+                f"it repeats call #{earlier.call_number}, which scripted reply"
+                f" {earlier.script} answered, and {earlier.note}"
+            ]
+        if earlier.status is not None and earlier.status not in RETRIED and earlier.status < 500:
+            return []
+        return [
+            f"it repeats call #{earlier.call_number} (same body), which scripted reply"
+            f" {earlier.script} answered with status {earlier.status}: the client retried"
+            " (SDKs retry 408, 409, 429 and 5xx answers and timeouts) and used the script"
+            " up. Allow more uses with times=N, or script the retry's answer too."
+        ]
 
     def findings(self) -> list[str]:
         """Describe everything the real gateway would refuse or lose, and unused scripts."""
@@ -291,6 +376,7 @@ class FakeGateway:
                     f"call #{number} {call.method} {call.url}"
                     f" (log id {call.log_id}): {problem.message}"
                 )
+        found.extend(self._notes)
         found.extend(self.scripts.unused())
         return found
 
@@ -302,6 +388,8 @@ class FakeGateway:
             self.scripts.clear()
             self.cache.clear()
             self.logs.clear()
+            self._notes.clear()
+            self._answered.clear()
 
 
 def _authorized(cf: Mapping[str, str]) -> bool:
@@ -360,6 +448,37 @@ class _Draft:
     def refused(self, provider: str, path: str, answer: Answer) -> _Outcome:
         options = RequestOptions(event_id=self.cf.get("cf-aig-event-id"))
         return _Outcome(provider, path, None, self.json, answer, options)
+
+    def preview(
+        self,
+        provider: str,
+        path: str,
+        model: str | None,
+        json: Any,
+        parsed: ParsedMetadata,
+        log_id: str,
+        options: RequestOptions,
+    ) -> Call:
+        """The request as a `Call` before it is answered (for match= and reply functions)."""
+        return Call(
+            provider=provider,
+            path=path,
+            model=model,
+            metadata=parsed.stored,
+            metadata_header=parsed.header,
+            method=self.method,
+            url=self.url,
+            json=json,
+            status_code=None,
+            log_id=log_id,
+            cache_status="MISS",
+            event_id=options.event_id,
+            options=options,
+            metadata_problems=parsed.problems,
+            _headers=self.headers,
+            _content=self.content,
+            _secret_digests=self.digests,
+        )
 
     def call(self, outcome: _Outcome, log_id: str | None, headers: dict[str, str]) -> Call:
         parsed = self.metadata

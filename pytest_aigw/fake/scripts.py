@@ -1,26 +1,28 @@
 """Scripted replies and failures: what a test tells the fake to answer, and when.
 
-A script matches requests by provider, model and path (any it leaves out match
-anything). Requests take the first script, in the order registered, that matches
-and has uses left. Once a test scripts anything, every provider request must match
-a script: the fake never silently falls back to its default reply.
+A script matches requests by where they go (provider, model, path) and by what
+they say (prompt, system prompt, metadata, tools, tool results, body, a function);
+see `matchers`. Requests take the first script, in the order registered, that
+matches and has uses left. Once a test scripts anything, every provider request
+must match a script: the fake never silently falls back to its default reply.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
-from .._errors import ConfigError
-from .routing import PROVIDER_SLUG
+from .arguments import check, fail, is_count
+from .formats.base import ToolCall, Usage
+from .matchers import Asked, Matchers, matchers, shown
+from .replies import content_parts, finish_reason_of, tool_calls_of, usage_of
 
 __all__ = [
     "FAULTS",
     "Failure",
-    "Matcher",
     "Reply",
     "Script",
     "ScriptBook",
@@ -28,16 +30,16 @@ __all__ = [
     "reply_script",
 ]
 
-Matcher: TypeAlias = "str | re.Pattern[str] | None"
 Fault = Literal["timeout", "disconnect"]
 FAULTS: tuple[Fault, ...] = ("timeout", "disconnect")
 SHOWN_CLOSEST = 5
 Origin = Literal["gateway", "provider"]
+ReplyFunction = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A provider answer: content or an exact JSON body, with status and headers."""
+    """A provider answer: what the model says (or an exact JSON body), status, headers."""
 
     content: str | tuple[str, ...] | None = None
     json: Any = None
@@ -46,6 +48,11 @@ class Reply:
     stream: bool | None = None
     latency: float = 0.0
     cut_after: int | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    refusal: str | None = None
+    function: ReplyFunction | None = None  # computes the reply from the request
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,7 @@ class Script:
 
     number: int
     action: Reply | Failure
-    provider: str | None
-    model: Matcher
-    path: Matcher
+    matchers: Matchers
     times: int | None
     optional: bool
     text: str
@@ -78,19 +83,8 @@ class Script:
     def used_up(self) -> bool:
         return self.times is not None and self.used >= self.times
 
-    def mismatches(self, provider: str, model: str | None, path: str) -> list[str]:
-        """Say which matchers reject a request, one phrase each."""
-        found = []
-        if self.provider is not None and self.provider != provider:
-            found.append(f"provider is {provider!r}, not {self.provider!r}")
-        if self.model is not None and not _model_matches(self.model, provider, model):
-            found.append(f"model is {model!r}, not {_shown(self.model)}")
-        if self.path is not None and not _path_matches(self.path, path):
-            found.append(f"path is {path!r}, not {_shown(self.path)}")
-        return found
-
-    def describe_against(self, provider: str, model: str | None, path: str) -> str:
-        reasons = self.mismatches(provider, model, path)
+    def describe_against(self, asked: Asked) -> str:
+        reasons = self.matchers.mismatches(asked)
         if self.used_up:
             reasons.append(f"used up ({_count(self.used)} of {_count(self.times or 0)})")
         return f"#{self.number} {self.text}: {'; '.join(reasons)}"
@@ -98,25 +92,6 @@ class Script:
 
 def _count(n: int) -> str:
     return f"{n} time" if n == 1 else f"{n} times"
-
-
-def _shown(matcher: str | re.Pattern[str]) -> str:
-    return f"re.compile({matcher.pattern!r})" if isinstance(matcher, re.Pattern) else repr(matcher)
-
-
-def _model_matches(matcher: str | re.Pattern[str], provider: str, model: str | None) -> bool:
-    if model is None:
-        return False
-    if isinstance(matcher, re.Pattern):
-        return matcher.search(model) is not None
-    # `provider/model` also matches, as apps write it for the compat endpoint.
-    return matcher in (model, f"{provider}/{model}")
-
-
-def _path_matches(matcher: str | re.Pattern[str], path: str) -> bool:
-    if isinstance(matcher, re.Pattern):
-        return matcher.search(path) is not None
-    return matcher.strip("/") == path.strip("/")
 
 
 ScriptMaker = Callable[[int], Script]
@@ -142,22 +117,22 @@ class ScriptBook:
             self._scripts.append(script)
         return script
 
-    def take(self, provider: str, model: str | None, path: str) -> Script | None:
+    def take(self, asked: Asked) -> Script | None:
         """Use up one answer of the first matching script with uses left."""
         with self._lock:
             for script in self._scripts:
-                if not script.used_up and not script.mismatches(provider, model, path):
+                if not script.used_up and not script.matchers.mismatches(asked):
                     script.used += 1
                     return script
         return None
 
-    def closest(self, provider: str, model: str | None, path: str) -> list[str]:
+    def closest(self, asked: Asked) -> list[Script]:
         """The scripts nearest to matching a request: ones with uses left first."""
         ranked = sorted(
             self._scripts,
-            key=lambda s: (s.used_up, len(s.mismatches(provider, model, path)), s.number),
+            key=lambda s: (s.used_up, len(s.matchers.mismatches(asked)), s.number),
         )
-        return [s.describe_against(provider, model, path) for s in ranked[:SHOWN_CLOSEST]]
+        return ranked[:SHOWN_CLOSEST]
 
     def unused(self) -> list[str]:
         """Findings for scripts that were meant to answer and did not (fully)."""
@@ -176,98 +151,154 @@ class ScriptBook:
 
 def _call_text(name: str, leading: object, times: int | None, **options: object) -> str:
     """Render a script the way the test wrote it, for messages."""
-    shown = [] if leading is None else [_short(leading)]
+    shown_args = [] if leading is None else [_short(leading)]
     if times != 1:
         options["times"] = "None" if times is None else times
     for key, value in options.items():
-        if value is not None:
-            rendered = value if value == "None" else _short(value)
-            if isinstance(value, re.Pattern):
-                rendered = _shown(value)
-            shown.append(f"{key}={rendered}")
-    return f"aigw.{name}({', '.join(shown)})"
+        if value is None or value == ():
+            continue
+        if isinstance(value, re.Pattern):
+            rendered = shown(value)
+        elif value == "None" or callable(value):
+            rendered = getattr(value, "__name__", str(value))
+        else:
+            rendered = _short(value)
+        shown_args.append(f"{key}={rendered}")
+    return f"aigw.{name}({', '.join(shown_args)})"
 
 
 def _short(value: object, limit: int = 40) -> str:
+    if callable(value) and not isinstance(value, type):
+        return getattr(value, "__name__", repr(value))
+    if isinstance(value, tuple) and value and isinstance(value[0], ToolCall):
+        value = [call.name for call in value]
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _check_matchers(provider: object, model: object, path: object) -> None:
-    if provider is not None and not (
-        isinstance(provider, str) and PROVIDER_SLUG.fullmatch(provider)
-    ):
-        raise ConfigError(f"provider= must be a provider slug such as 'openai', got {provider!r}")
-    for name, value in (("model", model), ("path", path)):
-        if value is not None and not isinstance(value, str | re.Pattern):
-            raise ConfigError(
-                f"{name}= must be a string or a compiled regex (re.compile(...)), got {value!r}"
-            )
-
-
 def _check_common(times: object, headers: object) -> None:
-    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
-        raise ConfigError(
-            f"times= must be a whole number >= 1, or None for any number of uses; got {times!r}"
+    check(
+        "times",
+        times,
+        times is None or is_count(times, 1),
+        "a whole number >= 1, or None for any number of uses",
+    )
+    check(
+        "headers",
+        headers,
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()),
+        "a dict of header names to string values",
+    )
+
+
+def _reply_action(
+    content: Any,
+    json: Any,
+    *,
+    status: object,
+    headers: Mapping[str, str],
+    stream: object,
+    latency: object,
+    cut_after: object,
+    tool_calls: Any,
+    finish_reason: Any,
+    usage: Any,
+    refusal: Any,
+) -> Reply:
+    function = content if callable(content) and not hasattr(content, "model_dump") else None
+    text = None if function else content_parts(content)
+    for name, value in (("content", content), ("tool_calls", tool_calls), ("refusal", refusal)):
+        if json is not None and value is not None:
+            fail(name, value, "left out when json= is given (json= is the exact body)")
+    if json is not None and stream is True:
+        fail(
+            "stream",
+            stream,
+            "left out with json=: json= is sent as one plain JSON body and"
+            " cannot be streamed; script content= or tool_calls= to get the provider's stream",
         )
-    if not isinstance(headers, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise ConfigError(f"headers= must map header names to string values, got {headers!r}")
+    check(
+        "status",
+        status,
+        is_count(status, 100) and status <= 599,  # type: ignore[operator]
+        "an HTTP status from 100 to 599",
+    )
+    check(
+        "stream", stream, stream in (None, True, False), "True, False or None (follow the request)"
+    )
+    check(
+        "latency",
+        latency,
+        isinstance(latency, int | float) and not isinstance(latency, bool) and latency >= 0,
+        "seconds >= 0",
+    )
+    check(
+        "cut_after", cut_after, cut_after is None or is_count(cut_after), "a number of chunks >= 0"
+    )
+    check("refusal", refusal, refusal is None or isinstance(refusal, str), "a string")
+    return Reply(
+        text,
+        json,
+        int(status),  # type: ignore[call-overload]
+        dict(headers),
+        stream,  # type: ignore[arg-type]
+        float(latency),  # type: ignore[arg-type]
+        cut_after,  # type: ignore[arg-type]
+        tool_calls_of(tool_calls),
+        finish_reason_of(finish_reason),
+        usage_of(usage),
+        refusal,
+        function,
+    )
 
 
 def reply_script(
-    content: str | Sequence[str] | None,
+    content: Any,
     *,
-    provider: str | None,
-    model: Matcher,
-    path: Matcher,
-    status: int,
     json: Any,
+    status: int,
     headers: Mapping[str, str],
     stream: bool | None,
     times: int | None,
     latency: float,
     cut_after: int | None,
     optional: bool,
+    tool_calls: Any = None,
+    finish_reason: str | None = None,
+    usage: Any = None,
+    refusal: str | None = None,
+    **matcher_args: Any,
 ) -> ScriptMaker:
     """Check `aigw.respond(...)` arguments; return a builder for `ScriptBook.add`."""
-    _check_matchers(provider, model, path)
+    chosen = matchers(**matcher_args)
     _check_common(times, headers)
-    if content is not None and json is not None:
-        raise ConfigError("aigw.respond() takes content= or json=, not both")
-    if content is not None and not isinstance(content, str):
-        if isinstance(content, bytes) or not all(isinstance(p, str) for p in content):
-            raise ConfigError(
-                f"content= must be a string, or a list of strings sent as stream pieces;"
-                f" got {content!r}"
-            )
-        content = tuple(content)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise ConfigError(f"status= must be an HTTP status from 100 to 599, got {status!r}")
-    if stream not in (None, True, False):
-        raise ConfigError(
-            f"stream= must be True, False or None (follow the request), got {stream!r}"
-        )
-    if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
-        raise ConfigError(f"latency= must be seconds >= 0, got {latency!r}")
-    if cut_after is not None and (
-        not isinstance(cut_after, int) or isinstance(cut_after, bool) or cut_after < 0
-    ):
-        raise ConfigError(f"cut_after= must be a number of chunks >= 0, got {cut_after!r}")
-    action = Reply(content, json, status, dict(headers), stream, float(latency), cut_after)
+    action = _reply_action(
+        content,
+        json,
+        status=status,
+        headers=headers,
+        stream=stream,
+        latency=latency,
+        cut_after=cut_after,
+        tool_calls=tool_calls,
+        finish_reason=finish_reason,
+        usage=usage,
+        refusal=refusal,
+    )
     text = _call_text(
         "respond",
-        content,
+        action.function or action.content,
         times,
-        provider=provider,
-        model=model,
-        path=path,
+        **chosen.described(),
         status=None if status == 200 else status,
         json=json,
+        tool_calls=action.tool_calls,
+        finish_reason=finish_reason,
+        refusal=refusal,
         stream=stream,
     )
-    return lambda number: Script(number, action, provider, model, path, times, optional, text)
+    return lambda number: Script(number, action, chosen, times, optional, text)
 
 
 def failure_script(
@@ -276,54 +307,66 @@ def failure_script(
     code: int | None,
     message: str | None,
     origin: str | None,
-    provider: str | None,
-    model: Matcher,
-    path: Matcher,
     headers: Mapping[str, str],
     times: int | None,
     optional: bool,
     gateway_codes: Mapping[int, Any],
+    **matcher_args: Any,
 ) -> ScriptMaker:
     """Check `aigw.fail(...)` arguments; return a builder for `ScriptBook.add`."""
-    _check_matchers(provider, model, path)
+    chosen = matchers(**matcher_args)
     _check_common(times, headers)
-    if isinstance(status, str):
-        if status not in FAULTS:
-            raise ConfigError(
-                f"aigw.fail() takes an HTTP error status (400-599) or one of"
-                f" {', '.join(map(repr, FAULTS))}; got {status!r}"
-            )
-        action = Failure(None, fault=status)
-    else:
-        if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
-            raise ConfigError(
-                f"aigw.fail() takes an HTTP error status from 400 to 599, or 'timeout' or"
-                f" 'disconnect'; got {status!r}"
-            )
-        if origin is None:
-            origin = "gateway" if status in gateway_codes or code is not None else "provider"
-        if origin not in ("gateway", "provider"):
-            raise ConfigError(f"origin= must be 'gateway' or 'provider', got {origin!r}")
-        if origin == "provider" and code is not None:
-            raise ConfigError(
-                "code= is the gateway's internal error code; a provider error has none."
-                " Drop code= or pass origin='gateway'"
-            )
-        if origin == "gateway" and code is None and status not in gateway_codes:
-            known = ", ".join(f"{s} (code {f.code})" for s, f in sorted(gateway_codes.items()))
-            raise ConfigError(
-                f"the gateway has no known error code for status {status}; pass code=..."
-                f" Known: {known}"
-            )
-        action = Failure(status, code, message, origin, dict(headers))  # type: ignore[arg-type]
+    action = _failure_action(status, code, message, origin, headers, gateway_codes)
     text = _call_text(
         "fail",
         status,
         times,
         code=code,
         message=message,
-        provider=provider,
-        model=model,
-        path=path,
+        **chosen.described(),
     )
-    return lambda number: Script(number, action, provider, model, path, times, optional, text)
+    return lambda number: Script(number, action, chosen, times, optional, text)
+
+
+def _failure_action(
+    status: int | str,
+    code: int | None,
+    message: str | None,
+    origin: str | None,
+    headers: Mapping[str, str],
+    gateway_codes: Mapping[int, Any],
+) -> Failure:
+    if isinstance(status, str):
+        check(
+            "status",
+            status,
+            status in FAULTS,
+            "an HTTP error status from 400 to 599, or 'timeout' or 'disconnect'",
+        )
+        return Failure(None, fault=status)  # type: ignore[arg-type]
+    check(
+        "status",
+        status,
+        is_count(status, 400) and status <= 599,
+        "an HTTP error status from 400 to 599, or 'timeout' or 'disconnect'",
+    )
+    check("code", code, code is None or is_count(code), "the gateway's whole-number error code")
+    check("message", message, message is None or isinstance(message, str), "a string")
+    if origin is None:
+        origin = "gateway" if status in gateway_codes or code is not None else "provider"
+    check("origin", origin, origin in ("gateway", "provider"), "'gateway' or 'provider'")
+    if origin == "provider" and code is not None:
+        fail(
+            "code",
+            code,
+            "left out for a provider error (code= is the gateway's internal"
+            " error code); drop code= or pass origin='gateway'",
+        )
+    if origin == "gateway" and code is None and status not in gateway_codes:
+        known = ", ".join(f"{s} (code {f.code})" for s, f in sorted(gateway_codes.items()))
+        fail(
+            "code",
+            code,
+            f"given for gateway status {status}, which has no known code. Known: {known}",
+        )
+    return Failure(status, code, message, origin, dict(headers))  # type: ignore[arg-type]

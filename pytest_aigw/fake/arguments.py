@@ -1,0 +1,32 @@
+"""One place, one message form for bad arguments to `respond`, `fail` and their helpers.
+
+Every message reads ``{name}= must be {what is allowed}, got {the value}``, so a
+test author sees at once which argument is wrong and what to write instead.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from .._errors import ConfigError
+
+__all__ = ["check", "fail", "is_count"]
+
+
+def fail(name: str, value: object, expected: str) -> NoReturn:
+    """Raise the `ConfigError` saying *name* must be *expected*."""
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    raise ConfigError(f"{name}= must be {expected}, got {shown}")
+
+
+def check(name: str, value: object, ok: bool, expected: str) -> None:
+    """Raise the `ConfigError` for *name* unless *ok*."""
+    if not ok:
+        fail(name, value, expected)
+
+
+def is_count(value: object, minimum: int = 0) -> bool:
+    """Whether *value* is a whole number (not a bool) of at least *minimum*."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
