@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._errors import AigwError, ConfigError, GatewayCheckError, MetadataError
     from .calls import Call, CallList
+    from .fake.formats import Message, ToolCall, ToolResult
+    from .fake.replies import reply, tool_call
     from .client import AsyncLogsClient, LogsApiError, LogsApiTimeout, LogsClient
     from .ids import new_log_id
     from .live import LiveGateway, LiveModeError
@@ -35,12 +37,17 @@ __all__ = [
     "LogsApiTimeout",
     "LogsClient",
     "LoopbackServer",
+    "Message",
     "MetadataError",
     "MockGateway",
     "MockGatewayServer",
     "ServerError",
+    "ToolCall",
+    "ToolResult",
     "__version__",
     "new_log_id",
+    "reply",
+    "tool_call",
 ]
 
 try:
@@ -62,11 +69,16 @@ _LAZY = {
     "LogsApiTimeout": ".client",
     "LogsClient": ".client",
     "LoopbackServer": ".server",
+    "Message": ".fake.formats",
     "MetadataError": "._errors",
     "MockGateway": ".mock",
     "MockGatewayServer": ".served",
     "ServerError": ".server",
+    "ToolCall": ".fake.formats",
+    "ToolResult": ".fake.formats",
     "new_log_id": ".ids",
+    "reply": ".fake.replies",
+    "tool_call": ".fake.replies",
 }
 
 

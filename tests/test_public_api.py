@@ -23,12 +23,17 @@ def test_all_is_sorted_and_exact() -> None:
         "LogsApiTimeout",
         "LogsClient",
         "LoopbackServer",
+        "Message",
         "MetadataError",
         "MockGateway",
         "MockGatewayServer",
         "ServerError",
+        "ToolCall",
+        "ToolResult",
         "__version__",
         "new_log_id",
+        "reply",
+        "tool_call",
     }
 
 
