@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._errors import AigwError, ConfigError, GatewayCheckError, MetadataError
     from .calls import Call, CallList
+    from .client import AsyncLogsClient, LogsApiError, LogsApiTimeout, LogsClient
     from .fake.formats import Message, ToolCall, ToolResult
     from .fake.replies import reply, tool_call
-    from .client import AsyncLogsClient, LogsApiError, LogsApiTimeout, LogsClient
     from .ids import new_log_id
     from .live import LiveGateway, LiveModeError
     from .logstore import LogSettings

@@ -9,6 +9,7 @@ a requested schema gets a valid JSON value, anything else a fixed sentence.
 from __future__ import annotations
 
 import hashlib
+import os
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -199,9 +200,19 @@ def _function_error(job: Job, script: Script | None, error: Exception) -> Answer
     if isinstance(error, ConfigError):
         what = f"{label} returned something that is not a reply: {error}"
     else:
-        trace = "".join(traceback.format_exception(error)).rstrip()
+        trace = _user_traceback(error)
         what = f"{label} of {_named(script)} raised {type(error).__name__}: {error}\n{trace}"
     return _script_error(job, what)
+
+
+def _user_traceback(error: Exception) -> str:
+    """The traceback of *error* from the test's own code on (the fake's frames left out)."""
+    here = os.path.dirname(os.path.dirname(__file__))
+    trace = traceback.TracebackException.from_exception(error)
+    trace.stack = traceback.StackSummary.from_list(
+        [frame for frame in trace.stack if not frame.filename.startswith(here)]
+    )
+    return "".join(trace.format()).rstrip()
 
 
 def _script_error(job: Job, what: str) -> Answer:

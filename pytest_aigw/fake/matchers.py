@@ -188,7 +188,7 @@ class Matchers:
             "tools": list(self.tools) if self.tools is not None else None,
             "tool_result": self.tool_result,
             "body": self.body,
-            "match": getattr(self.match, "__name__", self.match) if self.match else None,
+            "match": self.match,
         }
 
 
