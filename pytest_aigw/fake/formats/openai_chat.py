@@ -10,7 +10,6 @@ and name first, then the arguments in pieces), a finish chunk, a usage chunk whe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from .base import (
     PIECE,
@@ -181,7 +180,11 @@ class OpenAIChat(ApiFormat):
             events += per_piece(chunk({"refusal": PIECE}), split_content(spec.refusal))
         if spec.text:
             events += per_piece(chunk({"content": PIECE}), pieces)
-        events += [event(chunk(delta)) for delta in _tool_call_deltas(c)]
+        for index, call in enumerate(spec.tool_calls):
+            opening = _opening_delta(c, index)
+            events.append(event(chunk({"tool_calls": [opening]})))
+            arguments = {"tool_calls": [{"index": index, "function": {"arguments": PIECE}}]}
+            events += per_piece(chunk(arguments), split_arguments(call.arguments))
         events.append(event(chunk({}, spec.finish)))
         if with_usage:
             events.append(event({**base, "choices": [], "usage": c.chat_usage}))
@@ -192,22 +195,14 @@ class OpenAIChat(ApiFormat):
         return openai_error(status, message)
 
 
-def _tool_call_deltas(c: ReplyContext) -> list[Json]:
-    deltas: list[Json] = []
-    for index, call in enumerate(c.spec.tool_calls):
-        opening: dict[str, Any] = {
-            "index": index,
-            "id": c.call_id(index),
-            "type": "function",
-            "function": {"name": call.name, "arguments": ""},
-        }
-        deltas.append({"tool_calls": [opening]})
-        deltas += [
-            {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
-            for piece in split_arguments(call.arguments)
-            if piece
-        ]
-    return deltas
+def _opening_delta(c: ReplyContext, index: int) -> Json:
+    """A tool call's first delta: its index, id and name, with no arguments yet."""
+    return {
+        "index": index,
+        "id": c.call_id(index),
+        "type": "function",
+        "function": {"name": c.spec.tool_calls[index].name, "arguments": ""},
+    }
 
 
 FORMAT = OpenAIChat()
