@@ -331,7 +331,7 @@ def test_importing_the_plugin_loads_no_http_or_hypothesis_module() -> None:
     code = (
         "import sys, pytest_aigw.plugin, pytest_aigw.metadata; "
         "print(sorted(m for m in ('respx', 'httpx', 'httpx2', 'httpcore', 'httpcore2',"
-        " 'hypothesis') if m in sys.modules))"
+        " 'hypothesis', 'aiohttp', 'requests') if m in sys.modules))"
     )
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -1,4 +1,4 @@
-"""Route the app's httpx and httpx2 requests for the gateway host to the fake.
+"""The httpx and httpx2 door: the app's requests reach the fake at the connection pool.
 
 Interception happens at the connection-pool seam through respx's mockers:
 `httpcore` (under httpx) and `httpcore2` (under httpx2, when it is installed).
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Awaitable, Callable
 from typing import ClassVar, NoReturn
 
 import httpx
@@ -18,13 +17,10 @@ import respx
 from respx.mocks import HTTPCoreMocker, Mocker
 from respx.models import AllMockedAssertionError, PassThrough
 
-from .fake.transport import ChunkStream, TranslatedStream, TransportFault
+from ..fake.transport import ChunkStream, TranslatedStream, TransportFault
+from ._types import AsyncHandler, Handler, Predicate
 
-__all__ = ["Interception"]
-
-Handler = Callable[[httpx.Request], httpx.Response]
-AsyncHandler = Callable[[httpx.Request], Awaitable[httpx.Response]]
-Predicate = Callable[[httpx.Request], bool]
+__all__ = ["HttpxPoolDoor"]
 
 
 def _httpcore2_mocker() -> type[Mocker] | None:
@@ -135,11 +131,8 @@ def _register_before_other_gateways(mocker: type[Mocker], router: _GatewayRouter
     routers.insert(first_gateway, router)
 
 
-class Interception:
-    """While started, requests that *wanted* accepts are answered by *handler*.
-
-    Async clients' requests go to *async_handler* when one is given.
-    """
+class HttpxPoolDoor:
+    """While started, respx's pool mockers send wanted requests to *handler*."""
 
     def __init__(
         self, handler: Handler, wanted: Predicate, async_handler: AsyncHandler | None = None
