@@ -103,7 +103,7 @@ def _with_run_id(config: pytest.Config, run: _config.RunConfig) -> _config.RunCo
     else:
         from .ids import new_log_id
 
-        run_id = new_log_id().lower()
+        run_id = new_log_id()
     return dataclasses.replace(run, run_id=run_id)
 
 
