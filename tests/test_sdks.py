@@ -127,6 +127,8 @@ def test_openai_raw_response_carries_the_gateway_log_id_and_cache_status(
     log_id = headers["cf-aig-log-id"]
     assert log_id == aigw.calls.last.log_id
     assert is_uuid7(log_id)  # the gateway's format since 2026-10-08
+    assert headers["cf-aig-request-id"] == log_id  # one id for a single-step request
+    assert headers["cf-aig-event-id"] == "evt-42"  # the app's own is echoed
     assert headers["cf-aig-cache-status"] == aigw.calls.last.cache_status == "MISS"
     assert aigw.log_ids == [log_id]
 
