@@ -459,7 +459,11 @@ def test_reset_gives_each_hypothesis_example_a_clean_gateway(pytester: pytest.Py
         import httpx
         from hypothesis import HealthCheck, given, settings, strategies as st
 
-        @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @settings(
+            max_examples=25,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+            deadline=None,  # timing is not the point, and a busy worker is slow
+        )
         @given(st.text(max_size=20))
         def test_each_example(aigw, text):
             aigw.reset()

@@ -265,7 +265,11 @@ def test_reset_makes_the_function_fixture_safe_inside_given(pytester: pytest.Pyt
             from hypothesis import HealthCheck, given, settings
             from pytest_aigw import strategies as aigw_st
 
-            @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25)
+            @settings(
+                suppress_health_check=[HealthCheck.function_scoped_fixture],
+                max_examples=25,
+                deadline=None,  # timing is not the point, and a busy worker is slow
+            )
             @given(aigw_st.metadata())
             def test_tags(aigw, entries):
                 aigw.reset()  # one fixture serves every example: start each from scratch
