@@ -270,3 +270,13 @@ def test_an_unknown_id_format_names_the_allowed_ones(value: object) -> None:
     assert str(raised.value) == message
     with pytest.raises(ConfigError):
         new_id(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("factory", [Uuid7Factory, UlidFactory])
+def test_reseed_forgets_the_sequence(factory: type[Uuid7Factory | UlidFactory]) -> None:
+    issue = factory(clock_ms=lambda: 5)
+    first = issue()
+    issue.reseed()
+    assert issue._last_ms == -1  # what a forked child does first
+    assert issue() != first
+    assert issue._last_ms == 5
