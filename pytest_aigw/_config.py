@@ -7,6 +7,7 @@
     authenticated  authenticated=True|False        -                 false
     cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
     logs           logs=LogSettings(...)           -                 LogSettings()
+    id_format      id_format="uuid7"|"ulid"        -                 uuid7
 
 Markers on the module, class and function merge; the closest one wins per key.
 
@@ -53,7 +54,15 @@ DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_GATEWAY_ID = "test-gateway"
 MARKER = "aigw"
 EVAL_MARKER = "aigw_eval"  # also the user_properties key that marks an eval case's reports
-MARKER_OPTIONS = ("account_id", "authenticated", "cache_ttl", "gateway_id", "logs", "strict")
+MARKER_OPTIONS = (
+    "account_id",
+    "authenticated",
+    "cache_ttl",
+    "gateway_id",
+    "id_format",
+    "logs",
+    "strict",
+)
 INI_ACCOUNT_ID = "aigw_account_id"
 INI_GATEWAY_ID = "aigw_gateway_id"
 INI_STRICT = "aigw_strict"
@@ -309,6 +318,7 @@ class GatewayOptions:
     authenticated: bool = False
     cache_ttl: int | None = None
     logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy
+    id_format: Any = "uuid7"  # checked by the gateway, like every other setting
 
 
 def marker_options(node: pytest.Item) -> dict[str, Any]:
@@ -344,6 +354,7 @@ def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptio
         authenticated=marked.get("authenticated", defaults.authenticated),
         cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
         logs=marked.get("logs", defaults.logs),
+        id_format=marked.get("id_format", defaults.id_format),
     )
 
 
