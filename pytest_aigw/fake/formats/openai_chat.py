@@ -125,6 +125,7 @@ def read_chat(body: Json) -> Conversation:
 
 class OpenAIChat(ApiFormat):
     name = "openai-chat"
+    constraint_keys = ("tool_choice", "function_call", "response_format")
 
     def read(self, path: str, body: Json) -> Conversation:
         return read_chat(body)

@@ -97,6 +97,7 @@ def _read_items(items: list[Any]) -> tuple[list[Message], list[ToolResult], list
 
 class OpenAIResponses(ApiFormat):
     name = "openai-responses"
+    constraint_keys = ("tool_choice", "text")
 
     def read(self, path: str, body: Json) -> Conversation:
         raw = body.get("input")
