@@ -1018,3 +1018,38 @@ def test_openai_chat_stream_helper_sends_tool_call_events(aigw: MockGateway) -> 
         ("get_weather", {"city": "Paris"}),
         ("get_time", {"zone": "Europe/Paris", "exact": True}),
     ]
+
+
+LEGACY_REQUEST: dict[str, Any] = {
+    "model": MODEL,
+    "messages": [{"role": "user", "content": PROMPT}],
+    "functions": [{"name": "get_time", "parameters": strict_schema(TimeArgs)}],
+    "function_call": {"name": "get_time"},
+}
+
+
+def test_legacy_functions_get_a_function_call(aigw: MockGateway, streamed: bool) -> None:
+    """Apps still on `functions`/`function_call` read `message.function_call`, not tool calls."""
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
+    aigw.respond(tool_calls=[TIME])
+    with sync_openai(aigw.url("openai")) as client:
+        if streamed:
+            state: Any = ChatCompletionStreamState()
+            for chunk in client.chat.completions.create(**LEGACY_REQUEST, stream=True):
+                state.handle_chunk(chunk)
+            completion: Any = state.get_final_completion()
+        else:
+            completion = client.chat.completions.create(**LEGACY_REQUEST)
+    choice = completion.choices[0]
+    assert choice.finish_reason == "function_call"
+    assert choice.message.tool_calls is None
+    assert choice.message.function_call.name == "get_time"
+    assert json.loads(choice.message.function_call.arguments) == TIME["arguments"]
+    assert aigw.calls.last.tools == ["get_time"]
+
+
+def test_unscripted_legacy_function_call_is_schema_valid(aigw: MockGateway) -> None:
+    with sync_openai(aigw.url("openai")) as client:
+        completion: Any = client.chat.completions.create(**LEGACY_REQUEST)
+    TimeArgs.model_validate_json(completion.choices[0].message.function_call.arguments)
