@@ -1053,3 +1053,20 @@ def test_unscripted_legacy_function_call_is_schema_valid(aigw: MockGateway) -> N
     with sync_openai(aigw.url("openai")) as client:
         completion: Any = client.chat.completions.create(**LEGACY_REQUEST)
     TimeArgs.model_validate_json(completion.choices[0].message.function_call.arguments)
+
+
+def test_responses_tool_output_as_content_parts_is_read_as_text(aigw: MockGateway) -> None:
+    """`function_call_output.output` may be a list of `input_text` parts instead of a string."""
+    aigw.respond("It is sunny", tool_result="get_weather")
+    called = {"call_id": "call_1", "name": "get_weather", "arguments": '{"city":"Paris"}'}
+    output = [{"type": "input_text", "text": "sunny, "}, {"type": "input_text", "text": "21°C"}]
+    items: Any = [
+        {"role": "user", "content": PROMPT},
+        {"type": "function_call", **called},
+        {"type": "function_call_output", "call_id": "call_1", "output": output},
+    ]
+    with sync_openai(aigw.url("openai")) as client:
+        response = client.responses.create(model=MODEL, input=items)
+    assert response.output_text == "It is sunny"
+    result = aigw.calls.last.tool_results[0]
+    assert (result.name, result.call_id, result.text) == ("get_weather", "call_1", "sunny, \n21°C")
