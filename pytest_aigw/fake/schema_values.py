@@ -151,11 +151,7 @@ class _Builder:
         self.steps = 0
 
     def value(self, schema: object, at: _At, variant: int = 0) -> Any:
-        self.steps += 1
-        if at.depth > MAX_DEPTH:
-            raise UnsatisfiableSchema(at.pointer, f"nested deeper than {MAX_DEPTH} levels")
-        if self.steps > MAX_STEPS:
-            raise UnsatisfiableSchema(at.pointer, f"more than {MAX_STEPS} sub-schemas visited")
+        self._count(at)
         schema = _mapping(schema, at)
         if "$ref" in schema or "allOf" in schema:
             value = self._merged(self._parts(schema, at), at, variant)
@@ -167,9 +163,17 @@ class _Builder:
                 return self._branches(schema, key, at, variant)
         return self._plain(schema, at, variant)
 
+    def _count(self, at: _At) -> None:
+        self.steps += 1
+        if at.depth > MAX_DEPTH:
+            raise UnsatisfiableSchema(at.pointer, f"nested deeper than {MAX_DEPTH} levels")
+        if self.steps > MAX_STEPS:
+            raise UnsatisfiableSchema(at.pointer, f"more than {MAX_STEPS} sub-schemas visited")
+
     # -- $ref and allOf: one schema merged from the parts -----------------------------
 
     def _parts(self, schema: object, at: _At) -> Iterator[tuple[Mapping[str, Any], _At]]:
+        self._count(at)
         schema = _mapping(schema, at)
         yield {k: v for k, v in schema.items() if k not in ("$ref", "allOf")}, at
         if "$ref" in schema:
@@ -242,43 +246,44 @@ class _Builder:
         if names is None:  # untyped: what the keywords imply first, then anything
             implied = [name for name, keys in _IMPLIED if set(keys) & set(schema)]
             names = list(dict.fromkeys(implied + list(_ALL_TYPES)))
-        whys = []
+        errors = []
         for name in names:
             try:
-                value = self._of_type(name, schema, at, variant)
+                return self._of_type(name, schema, at, variant)
             except UnsatisfiableSchema as error:
-                whys.append(error.reason)
-                continue
-            if self.matches(value, schema):
-                return value
-            whys.append(f"{value!r} was built but does not fit (an unsupported keyword?)")
+                errors.append(error)
+        if len(errors) == 1:  # keep the pointer of the sub-schema at fault
+            raise errors[0]
+        whys = (e.reason if e.pointer == at.pointer else f"{e.pointer}: {e.reason}" for e in errors)
         raise UnsatisfiableSchema(at.pointer, "; ".join(whys) or "`type` allows no type")
 
     def _of_type(self, name: str, schema: Mapping[str, Any], at: _At, variant: int) -> Any:
-        if name == "object":
-            return self._object(schema, at, variant)
-        if name == "array":
-            return self._array(schema, at, variant)
+        if name in ("object", "array"):
+            value = (self._object if name == "object" else self._array)(schema, at, variant)
+            if not self.matches(value, schema):  # built to fit: some keyword was not understood
+                raise UnsatisfiableSchema(at.pointer, f"{value!r} was built but does not fit")
+            return value
         found: Iterable[Any]
         if name == "string":
-            found = (s for s in _strings(schema, at.pointer) if _string_ok(s, schema))
+            found = _strings(schema, at.pointer)
         elif name in ("integer", "number"):
             found = _numbers(schema, at.pointer, integer=name == "integer")
         elif name in ("boolean", "null"):
             found = [False, True] if name == "boolean" else [None]
         else:
             raise UnsatisfiableSchema(at.pointer, f"unknown type {name!r}")
-        return _nth(found, variant, at, f"no {name} fits")
+        fits = (value for value in found if self.matches(value, schema))
+        return _nth(fits, variant, at, f"no {name} fits")
 
     def _object(self, schema: Mapping[str, Any], at: _At, variant: int) -> dict[str, Any]:
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
         required = schema.get("required", ())
-        listed = [*schema.get("propertyOrdering", ()), *props, *required]
+        listed = [*schema.get("propertyOrdering", ()), *schema.get("properties", {}), *required]
         names = list(dict.fromkeys(listed))
         chosen = [name for name in names if name in required]
         spare = [name for name in names if name not in required]
-        if extra is not False:  # made-up names, for `additionalProperties` to describe
+        if (
+            schema.get("additionalProperties", True) is not False
+        ):  # made-up names, for `additionalProperties` to describe
             spare += [f"key{i}" for i in range(_SCAN) if f"key{i}" not in names]
         shift = int(variant > 0 and not chosen)  # variants past the first add a property
         wanted = max(schema.get("minProperties", 0), len(chosen) + shift)
@@ -287,13 +292,21 @@ class _Builder:
             raise UnsatisfiableSchema(at.pointer, "the property count bounds cannot be met")
         out = {}
         for i, name in enumerate(chosen):
-            sub, where = (
-                (props[name], at.child("properties", name))
-                if name in props
-                else (extra, at.child("additionalProperties"))
-            )
+            sub, where = self._property(schema, name, at)
             out[name] = self.value(sub, where, variant - shift if i == 0 else 0)
         return out
+
+    def _property(self, schema: Mapping[str, Any], name: str, at: _At) -> tuple[object, _At]:
+        """The schema a property's value must fit, and where it sits."""
+        props = schema.get("properties", {})
+        patterns = [p for p in schema.get("patternProperties", {}) if _search(p, name)]
+        subs = [(props[name], at.child("properties", name))] if name in props else []
+        subs += [
+            (schema["patternProperties"][p], at.child("patternProperties", p)) for p in patterns
+        ]
+        if not subs:
+            return schema.get("additionalProperties", True), at.child("additionalProperties")
+        return subs[0] if len(subs) == 1 else ({"allOf": [s for s, _ in subs]}, subs[0][1])
 
     def _array(self, schema: Mapping[str, Any], at: _At, variant: int) -> list[Any]:
         prefix, prefix_key, rest, rest_key = _item_schemas(schema)
@@ -382,11 +395,20 @@ def _types(schema: Mapping[str, Any]) -> list[str] | None:
 
 
 def _normal(schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The schema with `nullable` folded into a `type` list, so that merging intersects them."""
+    """The schema in the terms `_merge` combines.
+
+    `nullable` is folded into a `type` list, draft-4 exclusive flags into draft-6 bounds.
+    """
+    out = {k: v for k, v in schema.items() if k != "nullable"}
     names = _types(schema)
-    if names is None:
-        return schema
-    return {**{k: v for k, v in schema.items() if k != "nullable"}, "type": names}
+    if names is not None:
+        out["type"] = names
+    for inclusive, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if isinstance(out.get(exclusive), bool):
+            flag = out.pop(exclusive)
+            if flag and inclusive in out:
+                out[exclusive] = out.pop(inclusive)
+    return out
 
 
 def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
@@ -405,12 +427,12 @@ def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "properties":
             both = {k: {"allOf": [old[k], v]} if k in old else v for k, v in new.items()}
             out[key] = {**old, **both}
-        elif key in ("items", "additionalProperties", "contains", "not"):
+        elif key in ("items", "additionalProperties", "contains"):
             out[key] = {"allOf": [old, new]}
+        elif key == "not":
+            out[key] = {"anyOf": [old, new]}
         elif key == "anyOf":
             out[key] = [{"allOf": [x, y]} for x in old for y in new]
-        elif isinstance(new, bool) or isinstance(old, bool):
-            continue  # draft-4 exclusive flags: keep the first; the final check decides
         elif key in _LOWER_BOUNDS:
             out[key] = max(old, new)
         elif key in _UPPER_BOUNDS:
