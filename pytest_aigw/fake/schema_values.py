@@ -281,9 +281,7 @@ class _Builder:
         names = list(dict.fromkeys(listed))
         chosen = [name for name in names if name in required]
         spare = [name for name in names if name not in required]
-        if (
-            schema.get("additionalProperties", True) is not False
-        ):  # made-up names, for `additionalProperties` to describe
+        if schema.get("additionalProperties", True) is not False:  # names made up, for it
             spare += [f"key{i}" for i in range(_SCAN) if f"key{i}" not in names]
         shift = int(variant > 0 and not chosen)  # variants past the first add a property
         wanted = max(schema.get("minProperties", 0), len(chosen) + shift)
@@ -541,11 +539,7 @@ def _nearest_zero(first: int | None, last: int | None) -> Iterator[int]:
     else:
         yield 0
         for k in range(1, _SCAN):
-            yield from (n for n in (k, -k) if _within(n, first, last))
-
-
-def _within(n: int, first: int | None, last: int | None) -> bool:
-    return (first is None or n >= first) and (last is None or n <= last)
+            yield from (k, -k)  # those out of bounds are filtered out with the rest
 
 
 # -- arrays and objects ---------------------------------------------------------------
