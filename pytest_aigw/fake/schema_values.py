@@ -281,7 +281,7 @@ class _Builder:
         names = list(dict.fromkeys(listed))
         chosen = [name for name in names if name in required]
         spare = [name for name in names if name not in required]
-        if schema.get("additionalProperties", True) is not False:  # names made up, for it
+        if schema.get("additionalProperties") is not False:  # names made up, for it
             spare += [f"key{i}" for i in range(_SCAN) if f"key{i}" not in names]
         shift = int(variant > 0 and not chosen)  # variants past the first add a property
         wanted = max(schema.get("minProperties", 0), len(chosen) + shift)
@@ -518,7 +518,8 @@ def _numbers(schema: Mapping[str, Any], pointer: str, integer: bool) -> Iterator
     """Numbers that fit, nearest zero first; for `number`, the interval's middle too."""
     low, high = _bounds(schema)
     if low and high and (low[0] > high[0] or (low[0] == high[0] and (low[1] or high[1]))):
-        raise UnsatisfiableSchema(pointer, f"no number lies between {low} and {high}")
+        at_least, at_most = (">" if low[1] else ">=", low[0]), ("<" if high[1] else "<=", high[0])
+        raise UnsatisfiableSchema(pointer, f"no number is {_show(at_least)} and {_show(at_most)}")
     step = Fraction(schema.get("multipleOf") or 1)
     if integer:  # integer multiples of p/q are multiples of p
         step = Fraction(step.numerator)
@@ -531,15 +532,19 @@ def _numbers(schema: Mapping[str, Any], pointer: str, integer: bool) -> Iterator
     return (n for n in found if _number_ok(n, schema))
 
 
+def _show(bound: tuple[str, Fraction]) -> str:
+    return f"{bound[0]} {float(bound[1]):g}"
+
+
 def _nearest_zero(first: int | None, last: int | None) -> Iterator[int]:
-    if first is not None and first > 0:
-        yield from range(first, first + _SCAN) if last is None else range(first, last + 1)
-    elif last is not None and last < 0:
-        yield from range(last, last - _SCAN, -1) if first is None else range(last, first - 1, -1)
-    else:
-        yield 0
-        for k in range(1, _SCAN):
-            yield from (k, -k)  # those out of bounds are filtered out with the rest
+    """Whole numbers from the one nearest zero in [first, last] outwards (unbounded)."""
+    start = 0 if first is None else max(first, 0)
+    start = start if last is None else min(start, last)
+    if start > 0:
+        return itertools.count(start)
+    if start < 0:
+        return itertools.count(start, -1)
+    return itertools.chain([0], itertools.chain.from_iterable((k, -k) for k in itertools.count(1)))
 
 
 # -- arrays and objects ---------------------------------------------------------------
