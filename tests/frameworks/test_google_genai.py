@@ -16,6 +16,12 @@ from pytest_aigw import MockGateway
 
 MODEL = "gemini-2.5-flash"
 
+# With aiohttp installed, google-genai's async client subclasses aiohttp's ClientSession,
+# which aiohttp discourages with a DeprecationWarning; the requests still reach the fake.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Inheritance class AiohttpClientSession from ClientSession is discouraged"
+)
+
 
 def client(aigw: MockGateway) -> genai.Client:
     # Keep the Client referenced while it is used: dropping it closes its HTTP client.
@@ -61,9 +67,9 @@ def test_structured_output_unscripted(aigw: MockGateway) -> None:
         response_mime_type="application/json", response_schema=City
     )
 
-    reply = client(aigw).models.generate_content(
-        model=MODEL, contents="Name a city.", config=config
-    )
+    sdk = client(aigw)
+
+    reply = sdk.models.generate_content(model=MODEL, contents="Name a city.", config=config)
 
     assert isinstance(reply.parsed, City)
 

@@ -23,19 +23,19 @@ def client(aigw: MockGateway) -> object:
 
 
 def test_create_scripted(aigw: MockGateway) -> None:
-    aigw.respond(tool_calls=[{"name": "City", "arguments": PARIS}])  # type: ignore[call-arg]
+    aigw.respond(tool_calls=[{"name": "City", "arguments": PARIS}])
 
     city = client(aigw).chat.completions.create(  # type: ignore[attr-defined]
         model="gpt-4o-mini", response_model=City, messages=MESSAGES, max_retries=0
     )
 
-    assert city == City(**PARIS)
+    assert city.model_dump() == PARIS
     assert aigw.calls.last.json["tool_choice"] == {"type": "function", "function": {"name": "City"}}
 
 
 def test_create_partial_scripted(aigw: MockGateway) -> None:
     # create_partial asks for a tool named after the partial model, not City.
-    aigw.respond(tool_calls=[{"name": "PartialCity", "arguments": PARIS}])  # type: ignore[call-arg]
+    aigw.respond(tool_calls=[{"name": "PartialCity", "arguments": PARIS}])
 
     partials = list(
         client(aigw).chat.completions.create_partial(  # type: ignore[attr-defined]

@@ -15,8 +15,7 @@ from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
 from pytest_aigw import MockGateway
 
-# Async calls go through aiohttp unless this is set; httpx is what the fake intercepts.
-litellm.disable_aiohttp_transport = True
+# Async calls go through litellm's default aiohttp transport, which the fake catches too.
 
 pytestmark = pytest.mark.filterwarnings(
     # litellm builds pydantic adapters over ReadOnly TypedDicts on its first call.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,6 +18,20 @@ from pydantic_ai.providers.anthropic import AnthropicProvider
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from pytest_aigw import MockGateway
+
+
+@pytest.fixture(autouse=True)
+def close_run_sync_loop() -> Iterator[None]:
+    yield
+    # Agent.run_sync keeps the event loop it made open for reuse; a later test's garbage
+    # collection would report it (and its sockets) as unclosed.
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+    except RuntimeError:  # asyncio.run left none set: nothing to close
+        return
+    loop.close()
+    policy.set_event_loop(None)
 
 
 def model(aigw: MockGateway, provider: str) -> Model:

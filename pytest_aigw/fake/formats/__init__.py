@@ -13,6 +13,7 @@ from . import (
     embeddings,
     gemini,
     generic,
+    mistral_chat,
     openai_chat,
     openai_responses,
     workers_ai,
@@ -49,6 +50,10 @@ Row = tuple[Callable[[str, str], bool], ApiFormat]
 # First matching row wins: (provider, path) -> format. The compat endpoint and
 # OpenAI-shaped providers (groq, mistral, deepseek, ...) all end in chat/completions.
 FORMATS: tuple[Row, ...] = (
+    (
+        lambda provider, path: provider == "mistral" and path.endswith("chat/completions"),
+        mistral_chat.FORMAT,
+    ),
     (lambda provider, path: path.endswith("chat/completions"), openai_chat.FORMAT),
     (lambda provider, path: path.endswith("embeddings"), embeddings.FORMAT),
     (lambda provider, path: path.endswith("responses"), openai_responses.FORMAT),

@@ -136,6 +136,7 @@ def _finish(c: ReplyContext) -> str:
 
 class OpenAIChat(ApiFormat):
     name = "openai-chat"
+    whole_tool_calls = False  # stream each tool call in one delta (Mistral), not in pieces
     constraint_keys = ("tool_choice", "function_call", "response_format")
 
     def read(self, path: str, body: Json) -> Conversation:
@@ -197,6 +198,15 @@ class OpenAIChat(ApiFormat):
             events += per_piece(chunk({"content": PIECE}), pieces)
         if _legacy(c):
             events += [event(chunk(delta)) for delta in _function_call_deltas(c)]
+        elif self.whole_tool_calls:
+            calls = [
+                {
+                    **_opening_delta(c, index),
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for index, call in enumerate(spec.tool_calls)
+            ]
+            events += [event(chunk({"tool_calls": calls}))] if calls else []
         else:
             for index, call in enumerate(spec.tool_calls):
                 opening = _opening_delta(c, index)
