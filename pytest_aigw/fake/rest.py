@@ -46,6 +46,7 @@ __all__ = [
     "plan_run",
     "provider_of",
     "resolve_rest",
+    "rest_model",
 ]
 
 GATEWAY_HEADER = "cf-aig-gateway-id"
@@ -174,6 +175,12 @@ def _model_named(route: RestRoute, body: Any) -> object:
     if route.path.startswith("ai/run/"):
         return route.path[len("ai/run/") :]
     return body.get("model") if isinstance(body, dict) else None
+
+
+def rest_model(path: str, body: Any) -> str | None:
+    """The model a REST API request at *path* (from `ai/` on) names, if it names one."""
+    model = _model_named(RestRoute(path, True), body)
+    return model if isinstance(model, str) else None
 
 
 def plan_rest(route: RestRoute, body: Any, gateway_chosen: bool) -> Plan:
