@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import textwrap
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ pytest_plugins = ["pytester"]
 TOKEN = "cf-api-token-SECRET"
 GPT = "openai/gpt-4.1"
 CLAUDE = "anthropic/claude-sonnet-4"
-HI = [{"role": "user", "content": "Hello"}]
+HI: Any = [{"role": "user", "content": "Hello"}]  # typed loosely: one list for both SDKs
 
 
 def openai_client(aigw: MockGateway) -> OpenAI:
@@ -34,8 +35,8 @@ def openai_client(aigw: MockGateway) -> OpenAI:
 def test_openai_chat_plain_and_streamed_reach_the_rest_surface() -> None:
     with MockGateway() as aigw:
         client = openai_client(aigw)
-        reply = client.chat.completions.create(model=GPT, messages=HI)  # type: ignore[arg-type]
-        stream = client.chat.completions.create(model=GPT, messages=HI, stream=True)  # type: ignore[arg-type]
+        reply = client.chat.completions.create(model=GPT, messages=HI)
+        stream = client.chat.completions.create(model=GPT, messages=HI, stream=True)
         text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert reply.choices[0].message.content == text == DEFAULT_CONTENT
     call = aigw.calls[0]
@@ -72,13 +73,13 @@ def test_anthropic_sdk_takes_rest_url_as_its_base_url() -> None:
     with MockGateway() as aigw:
         aigw.respond(["Hel", "lo!"], model="claude-sonnet-4", times=3)  # bare name matches
         client = Anthropic(base_url=aigw.rest_url, api_key=TOKEN, max_retries=0)
-        message = client.messages.create(model=CLAUDE, max_tokens=64, messages=HI)  # type: ignore[arg-type]
-        with client.messages.stream(model=CLAUDE, max_tokens=64, messages=HI) as stream:  # type: ignore[arg-type]
+        message = client.messages.create(model=CLAUDE, max_tokens=64, messages=HI)
+        with client.messages.stream(model=CLAUDE, max_tokens=64, messages=HI) as stream:
             assert list(stream.text_stream) == ["Hel", "lo!"]
 
         async def main() -> str:
             async with AsyncAnthropic(base_url=aigw.rest_url, api_key=TOKEN) as client:
-                reply = await client.messages.create(model=CLAUDE, max_tokens=64, messages=HI)  # type: ignore[arg-type]
+                reply = await client.messages.create(model=CLAUDE, max_tokens=64, messages=HI)
                 return reply.content[0].text  # type: ignore[union-attr]
 
         assert asyncio.run(main()) == "Hello!"
@@ -103,7 +104,7 @@ def test_x_api_key_is_a_token_on_the_messages_endpoint_only() -> None:
 
 
 def test_a_tool_call_through_the_rest_surface() -> None:
-    tools = [
+    tools: Any = [
         {
             "type": "function",
             "function": {
@@ -116,19 +117,19 @@ def test_a_tool_call_through_the_rest_surface() -> None:
         client = openai_client(aigw)
         forced = client.chat.completions.create(  # unscripted: a schema-valid call
             model="@cf/meta/llama-3.1-8b-instruct",
-            messages=HI,  # type: ignore[arg-type]
-            tools=tools,  # type: ignore[arg-type]
+            messages=HI,
+            tools=tools,
             tool_choice="required",
             extra_headers={"cf-aig-gateway-id": aigw.gateway_id},
         )
         aigw.respond(tool_calls=[tool_call("lookup_order", {"id": "A-1"})], tools="lookup_order")
-        reply = client.chat.completions.create(model=GPT, messages=HI, tools=tools)  # type: ignore[arg-type]
+        reply = client.chat.completions.create(model=GPT, messages=HI, tools=tools)
     called = reply.choices[0].message.tool_calls
     assert called is not None
-    assert called[0].function.arguments == '{"id":"A-1"}'
+    assert called[0].function.arguments == '{"id":"A-1"}'  # type: ignore[union-attr]
     unscripted = forced.choices[0].message.tool_calls
     assert unscripted is not None
-    assert unscripted[0].function.name == "lookup_order"
+    assert unscripted[0].function.name == "lookup_order"  # type: ignore[union-attr]
     assert aigw.calls[0].provider == "workers-ai"
     assert aigw.calls[1].tools == ["lookup_order"]
 
@@ -308,9 +309,9 @@ def test_the_loopback_server_serves_the_rest_routes() -> None:
     with MockGatewayServer() as aigw:
         assert aigw.rest_url == f"{aigw.server.url}/client/v4/accounts/{aigw.account_id}/ai"
         client = OpenAI(base_url=aigw.rest_url + "/v1", api_key=TOKEN, max_retries=0)
-        reply = client.chat.completions.create(model=GPT, messages=HI)  # type: ignore[arg-type]
+        reply = client.chat.completions.create(model=GPT, messages=HI)
         anthropic = Anthropic(base_url=aigw.rest_url, api_key=TOKEN, max_retries=0)
-        with anthropic.messages.stream(model=CLAUDE, max_tokens=9, messages=HI) as stream:  # type: ignore[arg-type]
+        with anthropic.messages.stream(model=CLAUDE, max_tokens=9, messages=HI) as stream:
             streamed = stream.get_final_text()
         run = httpx.post(
             aigw.rest_url + "/run",
@@ -331,7 +332,7 @@ def test_metadata_reaches_the_log_through_the_sdk_extra_headers() -> None:
     with MockGateway() as aigw:
         openai_client(aigw).chat.completions.create(
             model=GPT,
-            messages=HI,  # type: ignore[arg-type]
+            messages=HI,
             extra_headers={"cf-aig-metadata": json.dumps({"team": "qa"})},
         )
         assert aigw.logs.get(aigw.log_ids[0]).metadata == {"team": "qa"}
