@@ -336,3 +336,36 @@ def test_metadata_reaches_the_log_through_the_sdk_extra_headers() -> None:
             extra_headers={"cf-aig-metadata": json.dumps({"team": "qa"})},
         )
         assert aigw.logs.get(aigw.log_ids[0]).metadata == {"team": "qa"}
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(429, "rate_limited"), (401, "provider_auth_failed"), (400, "provider_error")],
+)
+def test_run_api_errors_carry_a_string_code(status: int, code: str) -> None:
+    body = {"model": "google/nano-banana", "input": {}}
+    with MockGateway() as aigw:
+        aigw.fail(status, origin="provider")
+        failed = httpx.post(aigw.gateway_url + "/run", json=body)
+        bad_input = httpx.post(aigw.gateway_url + "/run", json={**body, "input": "a cat"})
+    assert failed.json()["error"]["code"] == code
+    assert (bad_input.status_code, bad_input.json()["internalCode"]) == (400, 7003)
+
+
+def test_rest_refusals_outside_the_happy_path() -> None:
+    token = {"authorization": f"Bearer {TOKEN}"}
+    body = {"model": GPT, "messages": HI}
+    with MockGateway(strict=False) as aigw:
+        other = aigw.rest_url.replace(aigw.account_id, "another-account")
+        elsewhere = httpx.post(other + "/v1/chat/completions", json=body, headers=token)
+        got = httpx.get(aigw.rest_url + "/v1/chat/completions", headers=token)
+        bad_header = httpx.post(
+            aigw.rest_url + "/v1/chat/completions",
+            json=body,
+            headers={**token, "cf-aig-request-timeout": "soon"},
+        )
+    assert (elsewhere.status_code, elsewhere.json()["errors"][0]["code"]) == (403, 9109)
+    assert (got.status_code, got.json()["errors"][0]["code"]) == (404, 7000)
+    assert (bad_header.status_code, bad_header.json()["internalCode"]) == (400, 7003)
+    assert len(aigw.unexpected) == 2
+    assert aigw.calls.last.log_id is None
