@@ -99,6 +99,12 @@ class Call:
     `cf-aig-*` settings; `attempts` counts provider attempts (0 for a cache hit);
     `step` is the universal step that answered; `event_id` is the `cf-aig-event-id`
     sent back (the client's own, else the gateway's request id).
+
+    `endpoint` names the surface the request came in on: ``"gateway"`` (a provider's
+    own path on the gateway URL), ``"compat"``, ``"universal"``, ``"run"`` (the
+    gateway's Run API) or ``"rest"`` (the REST API on api.cloudflare.com). REST and
+    Run API calls record the model whole (``openai/gpt-4.1``) and its prefix as
+    `provider`.
     """
 
     provider: str
@@ -113,6 +119,7 @@ class Call:
     log_id: str | None
     cache_status: str
     event_id: str | None
+    endpoint: str = "gateway"
     step: int | None = None
     options: RequestOptions = NO_OPTIONS
     attempts: int = 1

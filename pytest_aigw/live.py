@@ -1,9 +1,12 @@
 """`LiveGateway`: the app's gateway requests, tagged ``test: true``, sent to the real gateway.
 
-The interception layer that feeds the fake in mock mode catches the app's httpx and
-httpx2 requests for the configured gateway URL; each is re-sent for real with the run's
-tags merged into its `cf-aig-metadata`, and recorded with the gateway's response headers
-(log id, cache status, step). Streams pass through chunk by chunk.
+The interception layer that feeds the fake in mock mode catches the app's requests for
+the configured gateway URL and for the REST API's inference routes (`rest_url`); each is
+re-sent for real with the run's tags merged into its `cf-aig-metadata`, and recorded
+with the gateway's response headers (log id, cache status, step). Streams pass through
+chunk by chunk. A REST request without `cf-aig-gateway-id` is sent to the configured
+gateway (not the account's `default`), so its logs are the ones the test reads and the
+run's clean-up deletes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ._errors import AigwError, GatewayCheckError, MetadataError
 from .calls import Call, CallList, redact_headers, redact_url, request_json
 from .evals import Judging
 from .fake.formats import model_of
+from .fake.rest import GATEWAY_HEADER, provider_of, rest_model
 from .mock import RootURL, validate_ids
 
 if TYPE_CHECKING:
@@ -81,10 +85,16 @@ class LiveGateway(Judging):
         self._api_token = api_token
         self._gateway_token = gateway_token
         self._target = httpx.URL(self.gateway_url)
+        self._rest = httpx.URL(self.rest_url)
         self._refusals: list[str] = []
         self._interception: Interception | None = None
         self._logs_client: LogsClient | None = None
         self._client: httpx.Client | None = None
+
+    @property
+    def rest_url(self) -> str:
+        """The REST API's inference base: ``{api_url}/accounts/{account_id}/ai``."""
+        return f"{self.api_url}/accounts/{self.account_id}/ai"
 
     @property
     def url(self) -> RootURL:
@@ -204,10 +214,7 @@ class LiveGateway(Judging):
     def _wanted(self, request: httpx.Request) -> bool:
         if _FORWARDING.get():
             return False
-        url, target = request.url, self._target
-        return (url.scheme, url.host, url.port) == (target.scheme, target.host, target.port) and (
-            url.path == target.path or url.path.startswith(target.path + "/")
-        )
+        return _under(request.url, self._target) or _under(request.url, self._rest)
 
     def _forward(self, request: httpx.Request) -> httpx.Response:
         outgoing = self._outgoing(request)
@@ -250,7 +257,9 @@ class LiveGateway(Judging):
             )
             self._refusals.append(message)
             raise UntaggableRequest(message) from None
-        if self._gateway_token and "cf-aig-authorization" not in headers:
+        if _under(request.url, self._rest):
+            self._for_rest(request, headers)
+        elif self._gateway_token and "cf-aig-authorization" not in headers:
             headers["cf-aig-authorization"] = f"Bearer {self._gateway_token}"
         extensions = {k: v for k, v in request.extensions.items() if k == "timeout"}
         return httpx.Request(
@@ -261,18 +270,46 @@ class LiveGateway(Judging):
             extensions=extensions,
         )
 
+    def _for_rest(self, request: httpx.Request, headers: httpx.Headers) -> None:
+        """A REST request: the run's API token when the app sends none; this gateway.
+
+        `@cf/` models get no gateway header added: the API refuses them without one,
+        and so does the fake, so a test that forgets it fails the same way in both.
+        """
+        if "authorization" not in headers and "x-api-key" not in headers:
+            headers["authorization"] = f"Bearer {self._api_token}"
+        path = request.url.path[len(self._rest.path) - len("ai") :]
+        model = rest_model(path, request_json(request))
+        if GATEWAY_HEADER not in headers and not (model or "").startswith("@cf/"):
+            headers[GATEWAY_HEADER] = self.gateway_id
+
+    def _where(self, sent: httpx.Request, body: Any) -> tuple[str, str, str, str | None]:
+        """The call's endpoint, provider, path and model, as the fake records them."""
+        json_body = body if isinstance(body, dict) else None
+        if _under(sent.url, self._rest):
+            path = sent.url.path[len(self._rest.path) - len("ai") :]
+            model = rest_model(path, body)
+            return "rest", provider_of(model or "") or "", path, model
+        provider, _, path = sent.url.path[len(self._target.path) :].strip("/").partition("/")
+        if provider == "run" and not path:
+            model = rest_model("ai/run", body)
+            return "run", provider_of(model or "") or "", "run", model
+        endpoint = "universal" if not provider else "compat" if provider == "compat" else "gateway"
+        return endpoint, provider, path, model_of(provider, path, json_body)
+
     def _record(self, sent: httpx.Request, response: httpx.Response) -> None:
         header = sent.headers.get(metadata.HEADER)
         redacted, digests = redact_headers(sent)
         body = request_json(sent)
-        provider, _, path = sent.url.path[len(self._target.path) :].strip("/").partition("/")
+        endpoint, provider, path, model = self._where(sent, body)
         answer = response.headers
         step = answer.get("cf-aig-step")
         self.calls.append(
             Call(
                 provider=provider,
                 path=path,
-                model=model_of(provider, path, body if isinstance(body, dict) else None),
+                model=model,
+                endpoint=endpoint,
                 metadata=metadata.parse(header).stored,
                 metadata_header=header,
                 method=sent.method,
@@ -289,6 +326,13 @@ class LiveGateway(Judging):
                 _secret_digests=digests,
             )
         )
+
+
+def _under(url: httpx.URL, base: httpx.URL) -> bool:
+    """Tell whether *url* is *base* or below it (same scheme, host and port)."""
+    return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port) and (
+        url.path == base.path or url.path.startswith(base.path + "/")
+    )
 
 
 def _tagged(header: str | None, tags: Mapping[str, metadata.MetadataValue]) -> str:

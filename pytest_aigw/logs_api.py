@@ -32,7 +32,7 @@ from .logstore import (
     LogStore,
 )
 
-__all__ = ["API_HOST", "LogsApi"]
+__all__ = ["API_HOST", "LogsApi", "is_logs_path"]
 
 API_HOST = "api.cloudflare.com"
 API_PREFIX = "/client/v4/accounts/"
@@ -98,6 +98,11 @@ def outage_response(status: int, retry_after: float | None) -> httpx.Response:
     return response
 
 
+def is_logs_path(path: str) -> bool:
+    """Tell whether *path* is a Logs API route (of any account and gateway)."""
+    return path.startswith(API_PREFIX) and "/ai-gateway/gateways/" in path
+
+
 class LogsApi:
     """Answers Logs API requests for one account and gateway from *store*."""
 
@@ -117,12 +122,7 @@ class LogsApi:
         self._outages.clear()
 
     def is_logs_request(self, request: httpx.Request) -> bool:
-        path = request.url.path
-        return (
-            request.url.host == API_HOST
-            and path.startswith(API_PREFIX)
-            and "/ai-gateway/gateways/" in path
-        )
+        return request.url.host == API_HOST and is_logs_path(request.url.path)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         request.read()

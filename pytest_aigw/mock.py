@@ -176,6 +176,16 @@ class MockGateway(Judging):
         return f"{self._gateway_root}/v1/{self.account_id}/{self.gateway_id}"
 
     @property
+    def rest_url(self) -> str:
+        """The REST API's inference base: ``{api_url}/accounts/{account_id}/ai``.
+
+        ``OpenAI(base_url=aigw.rest_url + "/v1")`` and ``Anthropic(base_url=aigw.rest_url)``
+        reach its chat, Responses and Messages endpoints; ``rest_url + "/run"`` takes
+        ``{"model": ..., "input": {...}}``.
+        """
+        return f"{self.api_url}/accounts/{self.account_id}/ai"
+
+    @property
     def url(self) -> RootURL:
         """The root the gateway answers on; ``url("openai")`` is the OpenAI SDK's base_url."""
         return RootURL(self._gateway_root, self.gateway_url)

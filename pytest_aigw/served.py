@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from .logs_api import API_PREFIX
+from .logs_api import is_logs_path
 from .mock import MockGateway
 from .server import LoopbackServer
 
@@ -54,8 +54,8 @@ class MockGatewayServer(MockGateway):
         return self.server.port
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
-        # One origin serves both, so the path (not the host) says which API is asked.
-        if request.url.path.startswith(API_PREFIX):
+        # One origin serves all, so the path (not the host) says which API is asked.
+        if is_logs_path(request.url.path):
             return self._logs_api.handle(request)
         return self._fake.handle(request)
 

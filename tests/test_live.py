@@ -428,3 +428,54 @@ def test_the_tags_setting_reads_comma_separated_env(
     run(pytester, source, *live).assert_outcomes(passed=1)
     assert standin.calls.last.metadata == {"test": True, "ci": True, "job": "nightly"}
     assert json.dumps(standin.calls.last.metadata)
+
+
+REST_APP = """
+import httpx, pytest
+from openai import OpenAI
+from anthropic import Anthropic
+
+HI = [{"role": "user", "content": "hi"}]
+
+@pytest.mark.aigw_live
+def test_rest_calls_are_forwarded_and_tagged(aigw):
+    client = OpenAI(base_url=aigw.rest_url + "/v1", api_key="APP_TOKEN", max_retries=0)
+    client.chat.completions.create(
+        model="openai/gpt-4.1", messages=HI, extra_headers={"cf-aig-metadata": '{"user": "u1"}'}
+    )
+    stream = client.chat.completions.create(model="openai/gpt-4.1", messages=HI, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    claude = Anthropic(base_url=aigw.rest_url, api_key="APP_TOKEN", max_retries=0)
+    claude.messages.create(model="anthropic/claude-sonnet-4", max_tokens=9, messages=HI)
+    run = httpx.post(aigw.rest_url + "/run", json={"model": "openai/gpt-4.1", "input": {}})
+    assert run.json()["success"] is True
+    cf = httpx.post(aigw.rest_url + "/run/@cf/meta/llama-3.1-8b-instruct", json={"prompt": "x"})
+    assert cf.status_code == 400  # Workers AI models need cf-aig-gateway-id, live or not
+    assert [c.endpoint for c in aigw.calls] == ["rest"] * 5
+    assert [c.model for c in aigw.calls][:4] == [
+        "openai/gpt-4.1", "openai/gpt-4.1", "anthropic/claude-sonnet-4", "openai/gpt-4.1"]
+    assert aigw.calls[0].metadata["user"] == "u1"
+    assert len(aigw.log_ids) == 4
+    aigw.logs.wait_for(aigw.log_ids[-1], timeout=10)
+"""
+
+
+def test_rest_api_calls_go_live_tagged_to_the_configured_gateway_and_are_cleaned_up(
+    pytester: pytest.Pytester, standin: MockGatewayServer, live: list[str]
+) -> None:
+    result = run(pytester, REST_APP, *live, "--aigw-cleanup")
+    result.assert_outcomes(passed=1)
+    calls = standin.calls
+    assert [call.endpoint for call in calls] == ["rest"] * 5
+    assert all(call.metadata and call.metadata["test"] is True for call in calls)
+    assert calls[0].metadata == {"user": "u1", "test": True, "aigw_run": run_of(calls[0])}
+    # The app's own token passes through; the run's API token fills in where it sent none.
+    assert all(call.secret_matches("authorization", "Bearer APP_TOKEN") for call in calls[:3])
+    assert calls[3].secret_matches("authorization", f"Bearer {API_TOKEN}")
+    # Calls without cf-aig-gateway-id go to the configured gateway; @cf models get none.
+    assert [call.headers.get("cf-aig-gateway-id") for call in calls] == [standin.gateway_id] * 4 + [
+        None
+    ]
+    assert calls[4].status_code == 400
+    result.stdout.fnmatch_lines([f"pytest-aigw: deleted 4 live log(s) of run {run_of(calls[0])}"])
+    assert standin.log_store.find([], now=1e12) == []

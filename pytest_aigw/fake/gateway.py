@@ -1,8 +1,10 @@
 """The fake gateway core: routes a request, answers like the gateway, records it.
 
     request ─ route ─┬─ provider  /{provider}/{path}         ─┐
-                     ├─ compat    /compat/chat/completions     ├─ cache ─ retries ─ script
-                     └─ universal /  (steps tried in order)   ─┘          or default reply
+                     ├─ compat    /compat/chat/completions     │
+                     ├─ run       /run  {"model", "input"}     ├─ cache ─ retries ─ script
+                     ├─ rest      api.cloudflare.com .../ai/*  │          or default reply
+                     └─ universal /  (steps tried in order)   ─┘
 
 One lock runs from issuing the log id to recording the call, so `calls` stays in
 log-id order under concurrency; parsing and redaction happen before it is taken.
@@ -38,7 +40,17 @@ from .encoding import compact_bytes
 from .errors import INPUT_ERROR, UNAUTHORIZED, GatewayFault, gateway_error
 from .formats import format_for, model_of
 from .log_entry import log_entry
-from .options import InvalidOption, RequestOptions, cf_headers, parse_options
+from .options import NO_OPTIONS, InvalidOption, RequestOptions, cf_headers, parse_options
+from .rest import (
+    GATEWAY_HEADER,
+    Plan,
+    RestRoute,
+    api_error,
+    is_rest_request,
+    plan_rest,
+    plan_run,
+    resolve_rest,
+)
 from .routing import GATEWAY_HOST, Target, Universal, UnknownRoute, resolve_target
 from .scripts import Failure, Script, ScriptBook
 from .transport import ChunkStream
@@ -106,6 +118,7 @@ class _Outcome:
     attempts: int = 1
     headers: Mapping[str, str] = field(default_factory=dict)
     metadata_header: str | None = None  # a universal step's own cf-aig-metadata
+    endpoint: str = "gateway"  # the surface: gateway, compat, universal, run, rest
 
 
 class FakeGateway:
@@ -138,7 +151,13 @@ class FakeGateway:
         self._answered: dict[bytes, _Answered] = {}
 
     def is_gateway_request(self, request: httpx.Request) -> bool:
-        return request.url.host == GATEWAY_HOST
+        """The gateway host, or the Cloudflare API's account routes (the REST API)."""
+        return request.url.host == GATEWAY_HOST or is_rest_request(request)
+
+    def _route(self, request: httpx.Request) -> Target | Universal | RestRoute | UnknownRoute:
+        if is_rest_request(request):
+            return resolve_rest(request, self.account_id, self.gateway_id)
+        return resolve_target(request.method, request.url.path, self.account_id, self.gateway_id)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer *request* as the gateway would, and record it.
@@ -146,10 +165,10 @@ class FakeGateway:
         Raises `TransportFault` where a scripted network failure replaces the answer.
         """
         request.read()
-        route = resolve_target(request.method, request.url.path, self.account_id, self.gateway_id)
+        route = self._route(request)
         if isinstance(route, UnknownRoute):
             with self._lock:
-                return self._refuse(request, route.reason, route.hint, route.fault)
+                return self._refuse(request, route.reason, route.hint, route.fault, route.api)
         draft = _Draft.of(request)
         received = self.clock.now()
         with self._lock:
@@ -171,27 +190,26 @@ class FakeGateway:
                     f"call #{len(self.calls)} {call.method} {call.url}: {outcome.answer.note}"
                 )
             if log_id and outcome.options.collect_log is not False:
-                self._write_log(call, outcome, draft, route, received)
+                self._write_log(call, outcome, draft, received)
         answer = outcome.answer
         if answer.fault is not None:
             raise answer.fault
         stream = ChunkStream(answer.chunks, delay=answer.delay, cut_after=answer.cut_after)
         return httpx.Response(answer.status, headers=headers, stream=stream)
 
-    def _write_log(
-        self, call: Call, outcome: _Outcome, draft: _Draft, route: Target | Universal, at: float
-    ) -> None:
-        if isinstance(route, Universal):
+    def _write_log(self, call: Call, outcome: _Outcome, draft: _Draft, at: float) -> None:
+        if outcome.endpoint == "universal":
             kind, body = "universal", compact_bytes(outcome.json)
-        else:
-            kind, body = ("compat" if route.provider == "compat" else "provider"), draft.content
+        else:  # the REST API and the Run API log as provider requests (chosen)
+            kind = "compat" if outcome.endpoint == "compat" else "provider"
+            body = draft.content
         entry = log_entry(
             call, outcome.answer, created=at, request_body=body, request_type=kind, cf=draft.cf
         )
         self.logs.add(entry)
 
     def _refuse(
-        self, request: httpx.Request, reason: str, hint: str, fault: GatewayFault
+        self, request: httpx.Request, reason: str, hint: str, fault: GatewayFault, api: bool = False
     ) -> httpx.Response:
         url = str(redact_url(request.url))
         refused = UnexpectedRequest(request.method, url, reason, hint)
@@ -199,9 +217,15 @@ class FakeGateway:
         message = fault.message
         if fault is UNMATCHED:
             message = f"pytest-aigw: {refused.describe()}"
+        if api:
+            return api_error(fault, message)
         return gateway_error(fault.status_code, fault.code, message)
 
-    def _decide(self, draft: _Draft, route: Target | Universal, log_id: str) -> _Outcome:
+    def _decide(
+        self, draft: _Draft, route: Target | Universal | RestRoute, log_id: str
+    ) -> _Outcome:
+        if isinstance(route, RestRoute):
+            return self._rest(draft, route, log_id)
         provider, path = (
             ("universal", "") if isinstance(route, Universal) else (route.provider, route.path)
         )
@@ -213,10 +237,32 @@ class FakeGateway:
                 return self._universal(draft, options, log_id)
             if route.provider == "compat":
                 return self._compat(draft, route, options, log_id)
+            if route.provider == "run" and not route.path:
+                return self._planned(draft, plan_run(draft.json), options, log_id)
             return self._direct(draft, route, options, log_id)
         except (InvalidOption, InvalidSteps) as error:
             answer = gateway_answer(INPUT_ERROR, str(error), logged=False)
             return draft.refused(provider, path, answer)
+
+    def _rest(self, draft: _Draft, route: RestRoute, log_id: str) -> _Outcome:
+        """A REST API request: the API's own checks, then a job like any other."""
+        plan = plan_rest(route, draft.json, GATEWAY_HEADER in draft.cf)
+        try:
+            options = parse_options(draft.cf)
+        except InvalidOption as error:
+            if plan.refusal is None:
+                plan = replace(plan, refusal=gateway_answer(INPUT_ERROR, str(error), logged=False))
+            options = NO_OPTIONS
+        return self._planned(draft, plan, options, log_id)
+
+    def _planned(self, draft: _Draft, plan: Plan, options: RequestOptions, log_id: str) -> _Outcome:
+        if plan.refusal is not None:
+            return draft.refused(plan.provider, plan.path, plan.refusal, plan.endpoint)
+        job = self._job(
+            draft, plan.provider, plan.path, draft.json, draft.content, options, log_id,
+            endpoint=plan.endpoint,
+        )  # fmt: skip
+        return self._run(job, draft.json, endpoint=plan.endpoint)
 
     def _job(
         self,
@@ -228,6 +274,8 @@ class FakeGateway:
         options: RequestOptions,
         log_id: str,
         metadata_header: str | None = None,
+        *,
+        endpoint: str = "gateway",
     ) -> Job:
         dict_body = body if isinstance(body, dict) else None
         model = model_of(provider, path, dict_body)
@@ -235,7 +283,7 @@ class FakeGateway:
         parsed = draft.metadata if metadata_header is None else metadata.parse(metadata_header)
 
         def view() -> Call:
-            return draft.preview(provider, path, model, body, parsed, log_id, options)
+            return draft.preview(provider, path, model, body, parsed, log_id, options, endpoint)
 
         api = format_for(provider, path)
         return Job(
@@ -264,11 +312,12 @@ class FakeGateway:
             return draft.refused("compat", target.path, answer)
         provider, bare = model.strip("/").split("/", 1)
         job = self._job(
-            draft, provider, target.path, {**body, "model": bare}, draft.content, options, log_id
-        )
+            draft, provider, target.path, {**body, "model": bare}, draft.content, options, log_id,
+            endpoint="compat",
+        )  # fmt: skip
         job = replace(job, api=format_for("compat", target.path))  # OpenAI's, whoever answers
         routed = {"cf-aig-model": bare, "cf-aig-provider": provider}
-        return self._run(job, draft.json, headers=routed)
+        return self._run(job, draft.json, headers=routed, endpoint="compat")
 
     def _universal(self, draft: _Draft, options: RequestOptions, log_id: str) -> _Outcome:
         steps = parse_steps(draft.json)
@@ -287,8 +336,11 @@ class FakeGateway:
                 step_options,
                 log_id,
                 own_metadata,
+                endpoint="universal",
             )
-            outcome = self._run(job, step.query, step=index, metadata_header=own_metadata)
+            outcome = self._run(
+                job, step.query, step=index, metadata_header=own_metadata, endpoint="universal"
+            )
             answer = outcome.answer
             if answer.ok or answer.fault is not None or index == len(steps) - 1:
                 if waited:
@@ -450,9 +502,11 @@ class _Draft:
             digests,
         )
 
-    def refused(self, provider: str, path: str, answer: Answer) -> _Outcome:
+    def refused(
+        self, provider: str, path: str, answer: Answer, endpoint: str = "gateway"
+    ) -> _Outcome:
         options = RequestOptions(event_id=self.cf.get("cf-aig-event-id"))
-        return _Outcome(provider, path, None, self.json, answer, options)
+        return _Outcome(provider, path, None, self.json, answer, options, endpoint=endpoint)
 
     def preview(
         self,
@@ -463,12 +517,14 @@ class _Draft:
         parsed: ParsedMetadata,
         log_id: str,
         options: RequestOptions,
+        endpoint: str,
     ) -> Call:
         """The request as a `Call` before it is answered (for match= and reply functions)."""
         return Call(
             provider=provider,
             path=path,
             model=model,
+            endpoint=endpoint,
             metadata=parsed.stored,
             metadata_header=parsed.header,
             method=self.method,
@@ -494,6 +550,7 @@ class _Draft:
             provider=outcome.provider,
             path=outcome.path,
             model=outcome.model,
+            endpoint=outcome.endpoint,
             metadata=parsed.stored,
             metadata_header=parsed.header,
             method=self.method,

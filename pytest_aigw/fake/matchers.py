@@ -197,8 +197,9 @@ def _model_matches(matcher: str | re.Pattern[str], provider: str, model: str | N
         return False
     if isinstance(matcher, re.Pattern):
         return matcher.search(model) is not None
-    # `provider/model` also matches, as apps write it for the compat endpoint.
-    return matcher in (model, f"{provider}/{model}")
+    # `provider/model` also matches, as apps write it for the compat endpoint; the bare
+    # name matches a REST API call's `provider/model`.
+    return matcher in (model, f"{provider}/{model}") or model == f"{provider}/{matcher}"
 
 
 def _path_matches(matcher: str | re.Pattern[str], path: str) -> bool:

@@ -45,11 +45,16 @@ class Universal:
 
 @dataclass(frozen=True)
 class UnknownRoute:
-    """A request on the gateway host that this gateway does not serve, and why."""
+    """A request on the gateway host that this gateway does not serve, and why.
+
+    *api*: answered in the Cloudflare API's v4 envelope (a REST API route), not the
+    gateway's.
+    """
 
     reason: str
     hint: str = ""
     fault: GatewayFault = INVALID_PROVIDER
+    api: bool = False
 
 
 def resolve_target(

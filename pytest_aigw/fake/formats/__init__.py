@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import (
+    ai_run,
     anthropic_messages,
     embeddings,
     gemini,
@@ -16,6 +17,7 @@ from . import (
     mistral_chat,
     openai_chat,
     openai_responses,
+    run_api,
     workers_ai,
 )
 from .base import (
@@ -49,11 +51,15 @@ Row = tuple[Callable[[str, str], bool], ApiFormat]
 
 # First matching row wins: (provider, path) -> format. The compat endpoint and
 # OpenAI-shaped providers (groq, mistral, deepseek, ...) all end in chat/completions.
+# The REST API's paths start with `ai/` (`ai/run`, `ai/v1/...`, `ai/run/@cf/...`);
+# the gateway's Run API is the path `run`.
 FORMATS: tuple[Row, ...] = (
     (
         lambda provider, path: provider == "mistral" and path.endswith("chat/completions"),
         mistral_chat.FORMAT,
     ),
+    (lambda provider, path: path == "ai/run", ai_run.FORMAT),
+    (lambda provider, path: path == "run", run_api.FORMAT),
     (lambda provider, path: path.endswith("chat/completions"), openai_chat.FORMAT),
     (lambda provider, path: path.endswith("embeddings"), embeddings.FORMAT),
     (lambda provider, path: path.endswith("responses"), openai_responses.FORMAT),
