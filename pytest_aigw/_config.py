@@ -8,7 +8,7 @@
     cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
     logs           logs=LogSettings(...)           -                 LogSettings()
     allow_direct   allow_direct=True|False         aigw_allow_direct false
-    provider_hosts -                               aigw_provider_hosts (lines) none
+    provider_hosts -                               aigw_provider_hosts (lines): extra hosts
 
 Markers on the module, class and function merge; the closest one wins per key.
 
