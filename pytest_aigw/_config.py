@@ -9,6 +9,7 @@
     logs           logs=LogSettings(...)           -                 LogSettings()
     allow_direct   allow_direct=True|False         aigw_allow_direct false
     provider_hosts -                               aigw_provider_hosts (lines): extra hosts
+    id_format      id_format="uuid7"|"ulid"        -                 uuid7
 
 Markers on the module, class and function merge; the closest one wins per key.
 
@@ -61,6 +62,7 @@ MARKER_OPTIONS = (
     "authenticated",
     "cache_ttl",
     "gateway_id",
+    "id_format",
     "logs",
     "strict",
 )
@@ -321,6 +323,7 @@ class GatewayOptions:
     authenticated: bool = False
     cache_ttl: int | None = None
     logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy
+    id_format: Any = "uuid7"  # checked by the gateway, like every other setting
     allow_direct: bool = False
     provider_hosts: tuple[str, ...] = ()
 
@@ -359,6 +362,7 @@ def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptio
         authenticated=marked.get("authenticated", defaults.authenticated),
         cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
         logs=marked.get("logs", defaults.logs),
+        id_format=marked.get("id_format", defaults.id_format),
         allow_direct=marked.get("allow_direct", defaults.allow_direct),
         provider_hosts=defaults.provider_hosts,
     )

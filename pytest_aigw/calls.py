@@ -97,7 +97,8 @@ class Call:
     mid-way. `log_id` is None where the gateway logs nothing (refused before any
     provider: authentication, invalid headers). `options` holds the request's
     `cf-aig-*` settings; `attempts` counts provider attempts (0 for a cache hit);
-    `step` is the universal step that answered.
+    `step` is the universal step that answered; `event_id` is the `cf-aig-event-id`
+    sent back (the client's own, else the gateway's request id).
     """
 
     provider: str

@@ -59,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="JSON file of logs as the Logs API returns them (a list, or a list response)",
     )
+    serve.add_argument(
+        "--id-format",
+        default="uuid7",
+        metavar="FORMAT",
+        help=(
+            "log id format: uuid7 (the gateway's since 2026-10-08) or ulid (older"
+            " accounts' logs) (default: %(default)s)"
+        ),
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
 
@@ -71,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .ids import check_id_format
     from .served import MockGatewayServer
 
     try:
@@ -80,6 +90,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             account_id=args.account,
             gateway_id=args.gateway,
             strict=False,
+            id_format=check_id_format(args.id_format, "--id-format"),
         )
         if args.seed is not None:
             _seed(gateway, args.seed)

@@ -21,6 +21,7 @@ from .fake.options import MAX_CACHE_TTL
 from .fake.routing import GATEWAY_HOST, GATEWAY_ID_PATTERN
 from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault
+from .ids import DEFAULT_ID_FORMAT, IdFormat, check_id_format, id_factory
 from .intercept.guard import DirectCall, DirectCallGuard
 from .logs_api import API_HOST, LogsApi
 from .logstore import LogSettings, LogStore
@@ -113,11 +114,13 @@ class MockGateway(Judging):
         authenticated: bool = False,
         cache_ttl: int | None = None,
         log_settings: LogSettings | None = None,
+        id_format: IdFormat = DEFAULT_ID_FORMAT,
         allow_direct: bool = False,
         provider_hosts: Sequence[str] = (),
     ) -> None:
         validate_ids(account_id, gateway_id)
         validate_settings(authenticated, cache_ttl)
+        self._id_format = check_id_format(id_format)
         if log_settings is not None and not isinstance(log_settings, LogSettings):
             raise ConfigError(f"logs must be a pytest_aigw.LogSettings(...), got {log_settings!r}")
         if not isinstance(allow_direct, bool):
@@ -129,6 +132,7 @@ class MockGateway(Judging):
         self._fake = FakeGateway(
             account_id,
             gateway_id,
+            new_id=id_factory(self._id_format),
             authenticated=authenticated,
             cache_ttl=cache_ttl,
             log_settings=log_settings,
@@ -156,6 +160,11 @@ class MockGateway(Judging):
     def authenticated(self, value: bool) -> None:
         validate_settings(value, self._fake.cache_ttl)
         self._fake.authenticated = value
+
+    @property
+    def id_format(self) -> IdFormat:
+        """The format of the log ids issued: "uuid7" (the gateway's since 2026-10-08) or "ulid"."""
+        return self._id_format
 
     @property
     def clock(self) -> Clock:

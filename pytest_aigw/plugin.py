@@ -36,8 +36,8 @@ _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
     "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
-    " cache_ttl=None, logs=LogSettings(...), allow_direct=False): settings of the fake AI"
-    " Gateway for this test; see the README section 'Markers'.",
+    " cache_ttl=None, logs=LogSettings(...), id_format='uuid7', allow_direct=False): settings"
+    " of the fake AI Gateway for this test; see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
     "aigw_eval: an eval case whose gateway logs get feedback from its outcome (+1 passed,"
     " -1 failed) and the score it sets with aigw.score().",
@@ -117,7 +117,7 @@ def _with_run_id(config: pytest.Config, run: _config.RunConfig) -> _config.RunCo
     else:
         from .ids import new_log_id
 
-        run_id = new_log_id().lower()
+        run_id = new_log_id()
     return dataclasses.replace(run, run_id=run_id)
 
 
@@ -370,6 +370,7 @@ def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) 
         authenticated=options.authenticated,
         cache_ttl=options.cache_ttl,
         log_settings=options.logs,
+        id_format=options.id_format,
         allow_direct=options.allow_direct,
         provider_hosts=options.provider_hosts,
         **extra,

@@ -1,7 +1,7 @@
 """Logs loaded as the Logs API returns them, to test code that starts from existing logs.
 
     aigw.seed_logs([
-        {"id": "01J...", "created_at": "2026-11-01T09:00:00.000Z", "provider": "openai",
+        {"id": "019a...", "created_at": "2026-11-01T09:00:00.000Z", "provider": "openai",
          "model": "gpt-4o-mini", "metadata": {"user": "u1"}, "feedback": 1,
          "request": {"messages": [...]}, "response": {"choices": [...]}},
     ])

@@ -27,6 +27,7 @@ except ImportError as error:  # pragma: no cover - exercised in a venv without H
         " pip install 'pytest-aigw[hypothesis]' (or pip install hypothesis)"
     ) from error
 
+from .ids import IdFormat
 from .logstore import FILTER_KEYS, OPERATORS
 from .metadata import MAX_ENTRIES, RESERVED_PREFIX, MetadataValue
 
@@ -197,13 +198,42 @@ def metadata_headers(*, valid: bool | None = None) -> st.SearchStrategy[str]:
 # --- logs -------------------------------------------------------------------------------
 
 
-def log_ids() -> st.SearchStrategy[str]:
-    """ULID-shaped log ids (26 Crockford base32 characters); shrinks toward all zeros."""
+def _uuid7(ms: int, rand_a: int, rand_b: int) -> str:
+    text = f"{(ms << 80) | (7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _uuid7s() -> st.SearchStrategy[str]:
+    return st.builds(
+        _uuid7,
+        st.integers(0, (1 << 48) - 1),
+        st.integers(0, (1 << 12) - 1),
+        st.integers(0, (1 << 62) - 1),
+    )
+
+
+def _ulids() -> st.SearchStrategy[str]:
     return st.builds(
         lambda first, rest: first + rest,
         st.sampled_from("01234567"),
         st.text(CROCKFORD, min_size=25, max_size=25),
     )
+
+
+def log_ids(*, format: IdFormat | None = None) -> st.SearchStrategy[str]:
+    """Log ids as the gateway issues them; shrinks toward all zeros.
+
+    *format* ``"uuid7"``: lowercase UUIDv7s (the gateway's since 2026-10-08);
+    ``"ulid"``: ULIDs, 26 Crockford base32 characters (older accounts' logs);
+    None (the default): either, as an account holding both has.
+    """
+    if format is None:
+        return _uuid7s() | _ulids()
+    if format == "uuid7":
+        return _uuid7s()
+    if format == "ulid":
+        return _ulids()
+    raise InvalidArgument(f"format={format!r} must be 'uuid7', 'ulid' or None (either)")
 
 
 def feedback() -> st.SearchStrategy[int]:

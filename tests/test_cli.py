@@ -10,11 +10,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from pytest_aigw._config import DEFAULT_ACCOUNT_ID
 from pytest_aigw.cli import main
+from pytest_aigw.ids import is_ulid, is_uuid7
 
 SEED = [
     {
@@ -186,6 +189,41 @@ def test_a_bad_gateway_id_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["serve", "--port", "0", "--gateway", "Bad Id"])
     assert exited.value.code == 2
     assert "error: gateway_id must be 1-64 characters" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "well_formed"), [((), is_uuid7), (("--id-format", "ulid"), is_ulid)]
+)
+def test_id_format_sets_the_log_ids_issued(args: tuple[str, ...], well_formed: Any) -> None:
+    server = Served(*args, "--quiet")
+    try:
+        reply = requests.post(
+            server.urls["AIGW_GATEWAY_URL"] + "/openai/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": []},
+        )
+        log_id = reply.headers["cf-aig-log-id"]
+        logs = f"{server.urls['AIGW_API_URL']}/accounts/{DEFAULT_ACCOUNT_ID}/ai-gateway/gateways"
+        got = requests.get(
+            f"{logs}/test-gateway/logs/{log_id}", headers={"Authorization": "Bearer t"}
+        )
+    finally:
+        code, _ = server.stop()
+    assert code == 0
+    assert well_formed(log_id)
+    assert reply.headers["cf-aig-request-id"] == reply.headers["cf-aig-event-id"] == log_id
+    assert got.json()["result"]["id"] == log_id
+
+
+def test_an_unknown_id_format_exits_2_naming_the_allowed_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0", "--id-format", "uuid4"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "pytest-aigw serve: error: --id-format must be 'uuid7' or 'ulid' (the gateway issues"
+        " 'uuid7' since 2026-10-08; 'ulid' for older accounts' logs), got 'uuid4'\n"
+    )
 
 
 def test_the_console_script_is_installed() -> None:

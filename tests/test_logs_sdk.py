@@ -80,6 +80,7 @@ def test_get_edit_request_response_and_delete(gw: MockGateway, cf: Cloudflare) -
     # (`to_dict()` would warn here: the SDK types metadata as a string.)
     assert logs.get(first, account_id=gw.account_id, gateway_id=gw.gateway_id).model_extra == {
         "model_type": "chat",
+        "event_id": first,  # no client event id: the gateway's own, the log id
         "feedback": 1,
         "score": 90,
     }

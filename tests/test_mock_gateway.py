@@ -92,11 +92,12 @@ def test_response_headers_carry_log_id_cache_status_and_echoed_event_id() -> Non
         traced = httpx.post(
             gw.url("openai") + "/chat/completions", json={}, headers={"cf-aig-event-id": "ev-1"}
         )
-    assert is_log_id(plain.headers["cf-aig-log-id"])
+    log_id = plain.headers["cf-aig-log-id"]
+    assert is_log_id(log_id)
     assert plain.headers["cf-aig-cache-status"] == "MISS"
-    assert "cf-aig-event-id" not in plain.headers
+    assert plain.headers["cf-aig-event-id"] == log_id  # one id for a single-step request
     assert traced.headers["cf-aig-event-id"] == "ev-1"
-    assert [c.event_id for c in gw.calls] == [None, "ev-1"]
+    assert [c.event_id for c in gw.calls] == [log_id, "ev-1"]
     assert gw.log_ids == [plain.headers["cf-aig-log-id"], traced.headers["cf-aig-log-id"]]
     assert gw.log_ids[0] < gw.log_ids[1]
 

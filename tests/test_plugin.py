@@ -220,7 +220,7 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
-            " allow_direct, authenticated, cache_ttl, gateway_id, logs, strict",
+            " allow_direct, authenticated, cache_ttl, gateway_id, id_format, logs, strict",
         ),
         ("aigw(authenticated=1)", "authenticated must be True or False, got 1"),
         (
@@ -232,7 +232,12 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
             "aigw(False)",
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
             " (False,). Allowed options: account_id, allow_direct, authenticated, cache_ttl,"
-            " gateway_id, logs, strict",
+            " gateway_id, id_format, logs, strict",
+        ),
+        (
+            "aigw(id_format='uuid4')",
+            "id_format must be 'uuid7' or 'ulid' (the gateway issues 'uuid7' since 2026-10-08;"
+            " 'ulid' for older accounts' logs), got 'uuid4'",
         ),
         (
             "aigw(logs={'metadata_as': 'string'})",
@@ -458,7 +463,11 @@ def test_reset_gives_each_hypothesis_example_a_clean_gateway(pytester: pytest.Py
         import httpx
         from hypothesis import HealthCheck, given, settings, strategies as st
 
-        @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @settings(
+            max_examples=25,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+            deadline=None,  # timing is not the point, and a busy worker is slow
+        )
         @given(st.text(max_size=20))
         def test_each_example(aigw, text):
             aigw.reset()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from openai.types.responses import Response
 from pytest_aigw import MockGateway
 from pytest_aigw.fake.answers import DEFAULT_CONTENT
 from pytest_aigw.fake.formats.embeddings import DEFAULT_DIMENSIONS as DEFAULT_EMBEDDING_DIMENSIONS
+from pytest_aigw.ids import is_uuid7
 
 pytestmark = pytest.mark.sdk
 
@@ -36,7 +36,6 @@ MODEL = "gpt-4o-mini"
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
 METADATA = {"user": "u-42", "test": True}
 HEADERS = {"cf-aig-metadata": json.dumps(METADATA), "cf-aig-event-id": "evt-42"}
-ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 WORKERS_MODEL = "@cf/meta/llama-3.1-8b-instruct"
 CLAUDE = "claude-sonnet-5"
 ANTHROPIC_KEY = "sk-ant-test"
@@ -128,8 +127,9 @@ def test_openai_raw_response_carries_the_gateway_log_id_and_cache_status(
     _, headers = chat(mode, aigw.url("openai"))
     log_id = headers["cf-aig-log-id"]
     assert log_id == aigw.calls.last.log_id
-    assert ULID.fullmatch(log_id)
-    assert len(log_id) == 26
+    assert is_uuid7(log_id)  # the gateway's format since 2026-10-08
+    assert headers["cf-aig-request-id"] == log_id  # one id for a single-step request
+    assert headers["cf-aig-event-id"] == "evt-42"  # the app's own is echoed
     assert headers["cf-aig-cache-status"] == aigw.calls.last.cache_status == "MISS"
     assert aigw.log_ids == [log_id]
 

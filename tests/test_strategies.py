@@ -9,21 +9,22 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from typing import Any
+from uuid import RFC_4122, UUID
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from pytest_aigw import MockGateway, metadata
 from pytest_aigw import strategies as aigw_st
+from pytest_aigw.ids import is_log_id, is_ulid, is_uuid7
 
 pytest_plugins = ["pytester"]
 
 AUTH = {"authorization": "Bearer t"}
 BAD: dict[Any, Any] = {"yes": "yes", 1: 1, None: None}  # wrongly typed options, as users pass them
-ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 PATHS = {
     "openai": "chat/completions",
     "anthropic": "v1/messages",
@@ -71,9 +72,35 @@ def test_invalid_metadata_is_never_kept_as_sent(header: str) -> None:
     assert all(ord(char) >= 0x20 for char in header)  # a header value clients will send
 
 
+@given(aigw_st.log_ids(format="uuid7"))
+def test_uuid7_log_ids_are_lowercase_uuidv7s(log_id: str) -> None:
+    assert is_uuid7(log_id)
+    assert UUID(log_id).version == 7
+    assert UUID(log_id).variant == RFC_4122
+    assert str(UUID(log_id)) == log_id
+
+
+@given(aigw_st.log_ids(format="ulid"))
+def test_ulid_log_ids_are_ulids(log_id: str) -> None:
+    assert is_ulid(log_id)
+
+
+@settings(max_examples=200)
 @given(aigw_st.log_ids())
-def test_log_ids_are_ulid_shaped(log_id: str) -> None:
-    assert ULID.fullmatch(log_id)
+def test_log_ids_without_a_format_are_either(log_id: str) -> None:
+    assert is_log_id(log_id)
+
+
+def test_log_ids_without_a_format_give_both_formats() -> None:
+    assert is_uuid7(find(aigw_st.log_ids(), is_uuid7))
+    assert is_ulid(find(aigw_st.log_ids(), is_ulid))
+
+
+def test_log_ids_shrink_toward_all_zeros() -> None:
+    assert find(aigw_st.log_ids(format="uuid7"), lambda _: True) == (
+        "00000000-0000-7000-8000-000000000000"
+    )
+    assert find(aigw_st.log_ids(format="ulid"), lambda _: True) == "0" * 26
 
 
 @given(aigw_st.feedback(), aigw_st.scores(), aigw_st.scores(allow_fractions=True))
@@ -98,6 +125,10 @@ def test_feedback_and_scores_are_in_range(value: int, whole: float, fraction: fl
         ),
         (lambda: aigw_st.chat_requests(provider="cohere"), "provider='cohere' must be one of"),
         (lambda: aigw_st.log_filters(max_filters=0), "max_filters=0 must be a whole number"),
+        (
+            lambda: aigw_st.log_ids(format=BAD["yes"]),
+            "format='yes' must be 'uuid7', 'ulid' or None (either)",
+        ),
         (lambda: aigw_st.scores(allow_fractions=BAD[1]), "allow_fractions=1 must be True or False"),
         (lambda: aigw_st.gateway_errors(network=BAD[None]), "network=None must be True or False"),
     ],
@@ -234,7 +265,11 @@ def test_reset_makes_the_function_fixture_safe_inside_given(pytester: pytest.Pyt
             from hypothesis import HealthCheck, given, settings
             from pytest_aigw import strategies as aigw_st
 
-            @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25)
+            @settings(
+                suppress_health_check=[HealthCheck.function_scoped_fixture],
+                max_examples=25,
+                deadline=None,  # timing is not the point, and a busy worker is slow
+            )
             @given(aigw_st.metadata())
             def test_tags(aigw, entries):
                 aigw.reset()  # one fixture serves every example: start each from scratch

@@ -110,6 +110,8 @@ class Answer:
 
 
 def default_answer(job: Job) -> Answer:
+    if not job.api.constrains(job.body):
+        return _spec_answer(job, ReplySpec(DEFAULT_CONTENT), Reply())
     try:
         spec = _default_spec(job.conversation)
     except UnsatisfiableSchema as error:
@@ -158,7 +160,7 @@ def reply_answer(job: Job, reply: Reply, script: Script | None = None) -> Answer
         **({"usage": reply.usage} if reply.usage is not None else {}),
     )
     answer = _spec_answer(job, spec, reply)
-    forced = job.conversation.forced_tool
+    forced = job.conversation.forced_tool if job.api.constrains(job.body) else None
     if forced is not None and not spec.tool_calls and answer.note is None:
         answer = replace(answer, note=_forced_note(job, script, forced))
     return answer

@@ -160,7 +160,10 @@ class FakeGateway:
                 return self._refuse(request, unmatched.reason, FIX_UNMATCHED, UNMATCHED)
             if not outcome.answer.logged:
                 log_id = ""
-            headers = _gateway_headers(outcome, log_id)
+            # A universal request answered after a fallback took several steps: its
+            # request id is its own (see the README's documented choices).
+            request_id = self._new_id() if log_id and outcome.step else log_id
+            headers = _gateway_headers(outcome, log_id, request_id)
             call = draft.call(outcome, log_id or None, headers)
             self.calls.append(call)
             if outcome.answer.note is not None:
@@ -397,17 +400,19 @@ def _authorized(cf: Mapping[str, str]) -> bool:
     return token.startswith("Bearer ") and bool(token[len("Bearer ") :].strip())
 
 
-def _gateway_headers(outcome: _Outcome, log_id: str) -> dict[str, str]:
+def _gateway_headers(outcome: _Outcome, log_id: str, request_id: str) -> dict[str, str]:
+    """The gateway's own headers; *request_id* is *log_id* unless several steps ran."""
     answer = outcome.answer
     headers = {"content-type": answer.content_type}
     if not answer.streamed:
         headers["content-length"] = str(sum(map(len, answer.chunks)))
     if log_id:
         headers["cf-aig-log-id"] = log_id
-        headers["cf-aig-request-id"] = log_id
+        headers["cf-aig-request-id"] = request_id
     headers["cf-aig-cache-status"] = outcome.cache_status
-    if outcome.options.event_id is not None:
-        headers["cf-aig-event-id"] = outcome.options.event_id
+    event_id = outcome.options.event_id  # the client's own is echoed
+    if event_id is not None or request_id:
+        headers["cf-aig-event-id"] = request_id if event_id is None else event_id
     if outcome.step is not None:
         headers["cf-aig-step"] = str(outcome.step)
     headers.update(outcome.headers)
@@ -497,7 +502,7 @@ class _Draft:
             status_code=None if answer.fault else answer.status,
             log_id=log_id,
             cache_status=outcome.cache_status,
-            event_id=outcome.options.event_id,
+            event_id=headers.get("cf-aig-event-id"),
             step=outcome.step,
             options=outcome.options,
             attempts=outcome.attempts,

@@ -89,6 +89,7 @@ def _schema(body: Json) -> Json | None:
 
 class AnthropicMessages(ApiFormat):
     name = "anthropic-messages"
+    constraint_keys = ("tool_choice", "output_format", "output_config")
 
     def read(self, path: str, body: Json) -> Conversation:
         messages: list[Message] = []

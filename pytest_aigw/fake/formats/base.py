@@ -204,6 +204,12 @@ class ApiFormat:
     """One provider API: how it reads a request and writes replies, streams and errors."""
 
     name = "generic"
+    # Body keys that can force a tool call or ask for structured output. A request with
+    # none of them gets the plain default reply without its conversation being read.
+    constraint_keys: tuple[str, ...] = ()
+
+    def constrains(self, body: Json | None) -> bool:
+        return body is not None and any(key in body for key in self.constraint_keys)
 
     def read(self, path: str, body: Json) -> Conversation:
         return Conversation()

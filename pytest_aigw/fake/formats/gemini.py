@@ -94,6 +94,7 @@ def _parts(content: object) -> list[Json]:
 
 class Gemini(ApiFormat):
     name = "gemini"
+    constraint_keys = ("toolConfig", "tool_config", "generationConfig", "generation_config")
 
     def read(self, path: str, body: Json) -> Conversation:
         messages: list[Message] = []

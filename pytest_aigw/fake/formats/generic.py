@@ -17,6 +17,7 @@ __all__ = ["FORMAT", "Generic"]
 
 class Generic(ApiFormat):
     name = "generic"
+    constraint_keys = ("tool_choice", "function_call", "response_format")
 
     def read(self, path: str, body: Json) -> Conversation:
         return read_chat(body)

@@ -4,7 +4,9 @@ Requests: `messages` (system/developer, user, assistant with `tool_calls`, `tool
 results), `tools` (or legacy `functions`), `tool_choice`, `response_format`.
 Streams: a role chunk, content (or refusal) deltas, tool call deltas (`index`, `id`
 and name first, then the arguments in pieces), a finish chunk, a usage chunk when
-`stream_options.include_usage` asks for it, then `[DONE]`.
+`stream_options.include_usage` asks for it, then `[DONE]`. A request offering legacy
+`functions` (no `tools`) gets the legacy `function_call` (one call) instead of
+`tool_calls`, and the finish reason `function_call`, as OpenAI answers it.
 """
 
 from __future__ import annotations
@@ -123,8 +125,18 @@ def read_chat(body: Json) -> Conversation:
     )
 
 
+def _legacy(c: ReplyContext) -> bool:
+    """Whether the request offers legacy `functions`, whose clients read `function_call`."""
+    return bool(c.spec.tool_calls) and "functions" in c.body and "tools" not in c.body
+
+
+def _finish(c: ReplyContext) -> str:
+    return "function_call" if _legacy(c) and c.spec.finish == "tool_calls" else c.spec.finish
+
+
 class OpenAIChat(ApiFormat):
     name = "openai-chat"
+    constraint_keys = ("tool_choice", "function_call", "response_format")
 
     def read(self, path: str, body: Json) -> Conversation:
         return read_chat(body)
@@ -136,7 +148,10 @@ class OpenAIChat(ApiFormat):
             "content": spec.text if spec.text or not (spec.tool_calls or spec.refusal) else None,
             "refusal": spec.refusal,
         }
-        if spec.tool_calls:
+        if _legacy(c):
+            call = spec.tool_calls[0]
+            message["function_call"] = {"name": call.name, "arguments": call.arguments}
+        elif spec.tool_calls:
             message["tool_calls"] = [
                 {
                     "id": c.call_id(index),
@@ -151,7 +166,7 @@ class OpenAIChat(ApiFormat):
             "created": c.now,
             "model": c.model_name,
             "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": spec.finish}
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": _finish(c)}
             ],
             "usage": c.chat_usage,
             "system_fingerprint": FINGERPRINT,
@@ -180,12 +195,15 @@ class OpenAIChat(ApiFormat):
             events += per_piece(chunk({"refusal": PIECE}), split_content(spec.refusal))
         if spec.text:
             events += per_piece(chunk({"content": PIECE}), pieces)
-        for index, call in enumerate(spec.tool_calls):
-            opening = _opening_delta(c, index)
-            events.append(event(chunk({"tool_calls": [opening]})))
-            arguments = {"tool_calls": [{"index": index, "function": {"arguments": PIECE}}]}
-            events += per_piece(chunk(arguments), split_arguments(call.arguments))
-        events.append(event(chunk({}, spec.finish)))
+        if _legacy(c):
+            events += [event(chunk(delta)) for delta in _function_call_deltas(c)]
+        else:
+            for index, call in enumerate(spec.tool_calls):
+                opening = _opening_delta(c, index)
+                events.append(event(chunk({"tool_calls": [opening]})))
+                arguments = {"tool_calls": [{"index": index, "function": {"arguments": PIECE}}]}
+                events += per_piece(chunk(arguments), split_arguments(call.arguments))
+        events.append(event(chunk({}, _finish(c))))
         if with_usage:
             events.append(event({**base, "choices": [], "usage": c.chat_usage}))
         events.append(event("[DONE]"))
@@ -203,6 +221,13 @@ def _opening_delta(c: ReplyContext, index: int) -> Json:
         "type": "function",
         "function": {"name": c.spec.tool_calls[index].name, "arguments": ""},
     }
+
+
+def _function_call_deltas(c: ReplyContext) -> list[Json]:
+    call = c.spec.tool_calls[0]
+    opening: Json = {"function_call": {"name": call.name, "arguments": ""}}
+    pieces = [piece for piece in split_arguments(call.arguments) if piece]
+    return [opening, *({"function_call": {"arguments": piece}} for piece in pieces)]
 
 
 FORMAT = OpenAIChat()

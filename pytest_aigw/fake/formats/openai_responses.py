@@ -78,15 +78,15 @@ def _read_items(items: list[Any]) -> tuple[list[Message], list[ToolResult], list
         if kind == "function_call":
             names[str(item.get("call_id"))] = str(item.get("name"))
         elif kind == "function_call_output":
-            call_id = item.get("call_id")
+            call_id, output = item.get("call_id"), item.get("output")
+            # The output is a string, or a list of content parts (`input_text`, ...).
+            text = text_of(output) if isinstance(output, list) else json_text(output)
             results.append(
                 ToolResult(
-                    names.get(str(call_id)),
-                    call_id if isinstance(call_id, str) else None,
-                    json_text(item.get("output")),
+                    names.get(str(call_id)), call_id if isinstance(call_id, str) else None, text
                 )
             )
-            messages.append(Message("tool", json_text(item.get("output"))))
+            messages.append(Message("tool", text))
         elif kind == "message" or "role" in item:
             role, text = str(item.get("role", "")), text_of(item.get("content"))
             if role in ("system", "developer"):
@@ -97,6 +97,7 @@ def _read_items(items: list[Any]) -> tuple[list[Message], list[ToolResult], list
 
 class OpenAIResponses(ApiFormat):
     name = "openai-responses"
+    constraint_keys = ("tool_choice", "text")
 
     def read(self, path: str, body: Json) -> Conversation:
         raw = body.get("input")

@@ -33,6 +33,7 @@ def _schema(body: Json) -> Json | None:
 
 class WorkersAI(ApiFormat):
     name = "workers-ai"
+    constraint_keys = ("response_format", "tool_choice")
 
     def read(self, path: str, body: Json) -> Conversation:
         conversation = read_chat(body)
