@@ -7,6 +7,8 @@
     authenticated  authenticated=True|False        -                 false
     cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
     logs           logs=LogSettings(...)           -                 LogSettings()
+    allow_direct   allow_direct=True|False         aigw_allow_direct false
+    provider_hosts -                               aigw_provider_hosts (lines): extra hosts
     id_format      id_format="uuid7"|"ulid"        -                 uuid7
 
 Markers on the module, class and function merge; the closest one wins per key.
@@ -56,6 +58,7 @@ MARKER = "aigw"
 EVAL_MARKER = "aigw_eval"  # also the user_properties key that marks an eval case's reports
 MARKER_OPTIONS = (
     "account_id",
+    "allow_direct",
     "authenticated",
     "cache_ttl",
     "gateway_id",
@@ -66,6 +69,8 @@ MARKER_OPTIONS = (
 INI_ACCOUNT_ID = "aigw_account_id"
 INI_GATEWAY_ID = "aigw_gateway_id"
 INI_STRICT = "aigw_strict"
+INI_ALLOW_DIRECT = "aigw_allow_direct"
+INI_PROVIDER_HOSTS = "aigw_provider_hosts"
 
 MODES = ("mock", "live")
 DEFAULT_GATEWAY_BASE_URL = "https://gateway.ai.cloudflare.com/v1"
@@ -319,6 +324,8 @@ class GatewayOptions:
     cache_ttl: int | None = None
     logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy
     id_format: Any = "uuid7"  # checked by the gateway, like every other setting
+    allow_direct: bool = False
+    provider_hosts: tuple[str, ...] = ()
 
 
 def marker_options(node: pytest.Item) -> dict[str, Any]:
@@ -337,10 +344,11 @@ def marker_options(node: pytest.Item) -> dict[str, Any]:
                 f" Allowed options: {', '.join(MARKER_OPTIONS)}"
             )
         merged.update(mark.kwargs)
-    if "strict" in merged and not isinstance(merged["strict"], bool):
-        raise ConfigError(
-            f"@pytest.mark.{MARKER}(strict=...) must be True or False, got {merged['strict']!r}"
-        )
+    for flag in ("strict", "allow_direct"):
+        if flag in merged and not isinstance(merged[flag], bool):
+            raise ConfigError(
+                f"@pytest.mark.{MARKER}({flag}=...) must be True or False, got {merged[flag]!r}"
+            )
     return merged
 
 
@@ -355,6 +363,8 @@ def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptio
         cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
         logs=marked.get("logs", defaults.logs),
         id_format=marked.get("id_format", defaults.id_format),
+        allow_direct=marked.get("allow_direct", defaults.allow_direct),
+        provider_hosts=defaults.provider_hosts,
     )
 
 
@@ -367,4 +377,13 @@ def ini_defaults(config: pytest.Config, gateway_id: str | None = None) -> Gatewa
         account_id=config.getini(INI_ACCOUNT_ID) or DEFAULT_ACCOUNT_ID,
         gateway_id=gateway_id or config.getini(INI_GATEWAY_ID) or DEFAULT_GATEWAY_ID,
         strict=bool(config.getini(INI_STRICT)),
+        allow_direct=bool(config.getini(INI_ALLOW_DIRECT)),
+        provider_hosts=provider_hosts(config.getini),
     )
+
+
+def provider_hosts(getini: Any) -> tuple[str, ...]:
+    """The ini's extra provider hosts, checked; `ConfigError` names the ini key."""
+    from .provider_hosts import host_patterns
+
+    return host_patterns(getini(INI_PROVIDER_HOSTS), f"ini {INI_PROVIDER_HOSTS}")

@@ -22,8 +22,10 @@ from .fake.routing import GATEWAY_HOST, GATEWAY_ID_PATTERN
 from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault
 from .ids import DEFAULT_ID_FORMAT, IdFormat, check_id_format, id_factory
+from .intercept.guard import DirectCall, DirectCallGuard
 from .logs_api import API_HOST, LogsApi
 from .logstore import LogSettings, LogStore
+from .provider_hosts import host_patterns
 from .seed import logs_from_api
 
 if TYPE_CHECKING:
@@ -113,13 +115,20 @@ class MockGateway(Judging):
         cache_ttl: int | None = None,
         log_settings: LogSettings | None = None,
         id_format: IdFormat = DEFAULT_ID_FORMAT,
+        allow_direct: bool = False,
+        provider_hosts: Sequence[str] = (),
     ) -> None:
         validate_ids(account_id, gateway_id)
         validate_settings(authenticated, cache_ttl)
         self._id_format = check_id_format(id_format)
         if log_settings is not None and not isinstance(log_settings, LogSettings):
             raise ConfigError(f"logs must be a pytest_aigw.LogSettings(...), got {log_settings!r}")
+        if not isinstance(allow_direct, bool):
+            raise ConfigError(f"allow_direct must be True or False, got {allow_direct!r}")
         self.strict = strict
+        self._direct = DirectCallGuard(
+            host_patterns(provider_hosts, "provider_hosts"), allow=allow_direct
+        )
         self._fake = FakeGateway(
             account_id,
             gateway_id,
@@ -204,6 +213,11 @@ class MockGateway(Judging):
     def unexpected(self) -> list[UnexpectedRequest]:
         """Requests on the gateway host that the fake does not serve."""
         return list(self._fake.unexpected)
+
+    @property
+    def direct_calls(self) -> list[DirectCall]:
+        """Requests that went to a model provider's own host and were refused."""
+        return self._direct.calls
 
     def respond(
         self,
@@ -427,9 +441,15 @@ class MockGateway(Judging):
         self._fake.logs.load(logs_from_api(items))
 
     def _serves(self, request: httpx.Request) -> bool:
-        return self._fake.is_gateway_request(request) or self._logs_api.is_logs_request(request)
+        return (
+            self._fake.is_gateway_request(request)
+            or self._logs_api.is_logs_request(request)
+            or self._direct.refuses(request)
+        )
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
+        if self._direct.refuses(request):
+            return self._direct.refuse(request)
         if self._logs_api.is_logs_request(request):
             return self._logs_api.handle(request)
         return self._fake.handle(request)
@@ -445,7 +465,7 @@ class MockGateway(Judging):
 
     def findings(self) -> list[str]:
         """Everything `check()` would report, one line each."""
-        return self._fake.findings()
+        return self._direct.findings() + self._fake.findings()
 
     def check(self) -> None:
         """Raise `GatewayCheckError` if the app sent what the real gateway would refuse or lose."""
@@ -461,6 +481,7 @@ class MockGateway(Judging):
         """Forget calls, scripts, cached answers and pending findings (per Hypothesis example)."""
         self._fake.reset()
         self._logs_api.clear_outages()
+        self._direct.clear()
 
     def start(self) -> None:
         """Start intercepting httpx and httpx2 requests for the gateway host."""

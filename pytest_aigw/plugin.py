@@ -36,8 +36,8 @@ _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
     "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
-    " cache_ttl=None, logs=LogSettings(...), id_format='uuid7'): settings of the fake AI"
-    " Gateway for this test; see the README section 'Markers'.",
+    " cache_ttl=None, logs=LogSettings(...), id_format='uuid7', allow_direct=False): settings"
+    " of the fake AI Gateway for this test; see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
     "aigw_eval: an eval case whose gateway logs get feedback from its outcome (+1 passed,"
     " -1 failed) and the score it sets with aigw.score().",
@@ -61,6 +61,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=True,
     )
+    parser.addini(
+        _config.INI_ALLOW_DIRECT,
+        "Let the app call model providers' own hosts directly while the fake gateway runs.",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        _config.INI_PROVIDER_HOSTS,
+        "More model provider hosts to refuse while the fake gateway runs"
+        " (one per line, * allowed).",
+        type="linelist",
+        default=[],
+    )
     for setting in (_config.MODE, _config.GATEWAY_BASE_URL, _config.API_BASE_URL):
         parser.addini(setting.ini, setting.help, default="")
     parser.addini(_config.TAGS.ini, _config.TAGS.help, type="linelist", default=[])
@@ -75,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     try:
         run = _config.run_config(config.getoption, config.getini)
+        _config.provider_hosts(config.getini)
     except AigwError as error:
         raise pytest.UsageError(f"pytest-aigw: {error}") from None
     if run.live:
@@ -357,6 +371,8 @@ def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) 
         cache_ttl=options.cache_ttl,
         log_settings=options.logs,
         id_format=options.id_format,
+        allow_direct=options.allow_direct,
+        provider_hosts=options.provider_hosts,
         **extra,
     )
 

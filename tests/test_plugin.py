@@ -220,7 +220,7 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
-            " authenticated, cache_ttl, gateway_id, id_format, logs, strict",
+            " allow_direct, authenticated, cache_ttl, gateway_id, id_format, logs, strict",
         ),
         ("aigw(authenticated=1)", "authenticated must be True or False, got 1"),
         (
@@ -231,8 +231,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(False)",
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
-            " (False,). Allowed options: account_id, authenticated, cache_ttl, gateway_id,"
-            " id_format, logs, strict",
+            " (False,). Allowed options: account_id, allow_direct, authenticated, cache_ttl,"
+            " gateway_id, id_format, logs, strict",
         ),
         (
             "aigw(id_format='uuid4')",
@@ -244,6 +244,10 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
             "logs must be a pytest_aigw.LogSettings(...), got {'metadata_as': 'string'}",
         ),
         ("aigw(strict='no')", "@pytest.mark.aigw(strict=...) must be True or False, got 'no'"),
+        (
+            "aigw(allow_direct='yes')",
+            "@pytest.mark.aigw(allow_direct=...) must be True or False, got 'yes'",
+        ),
         (
             "aigw(gateway_id='Bad Id')",
             "gateway_id must be 1-64 characters of a-z, 0-9, '_' and inner '-' (the gateway's"
