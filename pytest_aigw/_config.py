@@ -5,6 +5,8 @@
     gateway_id     gateway_id="..."                aigw_gateway_id   test-gateway
     strict         strict=True|False               aigw_strict       true
     authenticated  authenticated=True|False        -                 false
+    credentials    credentials="provider"|"byok"|"unified"|None   -  None (keys unchecked)
+    byok_aliases   byok_aliases=["default", ...]   -                 ["default"]
     cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
     logs           logs=LogSettings(...)           -                 LogSettings()
 
@@ -53,7 +55,10 @@ DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_GATEWAY_ID = "test-gateway"
 MARKER = "aigw"
 EVAL_MARKER = "aigw_eval"  # also the user_properties key that marks an eval case's reports
-MARKER_OPTIONS = ("account_id", "authenticated", "cache_ttl", "gateway_id", "logs", "strict")
+MARKER_OPTIONS = (
+    "account_id", "authenticated", "byok_aliases", "cache_ttl", "credentials", "gateway_id",
+    "logs", "strict",
+)  # fmt: skip
 INI_ACCOUNT_ID = "aigw_account_id"
 INI_GATEWAY_ID = "aigw_gateway_id"
 INI_STRICT = "aigw_strict"
@@ -307,6 +312,8 @@ class GatewayOptions:
     gateway_id: str
     strict: bool
     authenticated: bool = False
+    credentials: str | None = None
+    byok_aliases: Sequence[str] = ("default",)
     cache_ttl: int | None = None
     logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy
 
@@ -342,6 +349,8 @@ def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptio
         gateway_id=marked.get("gateway_id", defaults.gateway_id),
         strict=marked.get("strict", defaults.strict),
         authenticated=marked.get("authenticated", defaults.authenticated),
+        credentials=marked.get("credentials", defaults.credentials),
+        byok_aliases=marked.get("byok_aliases", defaults.byok_aliases),
         cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
         logs=marked.get("logs", defaults.logs),
     )

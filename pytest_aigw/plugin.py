@@ -36,7 +36,8 @@ _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
     "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
-    " cache_ttl=None, logs=LogSettings(...)): settings of the fake AI Gateway for this test;"
+    " credentials=None, byok_aliases=['default'], cache_ttl=None,"
+    " logs=LogSettings(...)): settings of the fake AI Gateway for this test;"
     " see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
     "aigw_eval: an eval case whose gateway logs get feedback from its outcome (+1 passed,"
@@ -354,6 +355,8 @@ def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) 
         gateway_id=options.gateway_id,
         strict=options.strict,
         authenticated=options.authenticated,
+        credentials=options.credentials,
+        byok_aliases=options.byok_aliases,
         cache_ttl=options.cache_ttl,
         log_settings=options.logs,
         **extra,

@@ -220,7 +220,7 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
-            " authenticated, cache_ttl, gateway_id, logs, strict",
+            " authenticated, byok_aliases, cache_ttl, credentials, gateway_id, logs, strict",
         ),
         ("aigw(authenticated=1)", "authenticated must be True or False, got 1"),
         (
@@ -231,8 +231,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(False)",
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
-            " (False,). Allowed options: account_id, authenticated, cache_ttl, gateway_id, logs,"
-            " strict",
+            " (False,). Allowed options: account_id, authenticated, byok_aliases, cache_ttl,"
+            " credentials, gateway_id, logs, strict",
         ),
         (
             "aigw(logs={'metadata_as': 'string'})",
