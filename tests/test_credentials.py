@@ -157,6 +157,16 @@ def test_provider_mode_a_universal_step_without_a_key_falls_back_to_one_with_it(
     assert response.headers["cf-aig-step"] == "1"
 
 
+def test_provider_mode_a_cache_hit_needs_no_key_but_gateway_refusals_come_first() -> None:
+    cached = {"cf-aig-cache-ttl": "60"}
+    with MockGateway(credentials="provider") as gw:
+        assert chat(gw, {**KEY, **cached}).status_code == 200
+        hit = chat(gw, cached)  # the provider is never asked
+        refused = chat(gw, {**cached, "cf-aig-no-wholesale": "true"})
+    assert (hit.status_code, hit.headers["cf-aig-cache-status"]) == (200, "HIT")
+    assert gateway_code(refused) == (400, 2042)
+
+
 # --- credentials="byok": keys stored on the gateway -----------------------------------------
 
 
