@@ -5,6 +5,8 @@
     gateway_id     gateway_id="..."                aigw_gateway_id   test-gateway
     strict         strict=True|False               aigw_strict       true
     authenticated  authenticated=True|False        -                 false
+    credentials    credentials="provider"|"byok"|"unified"|None   -  None (keys unchecked)
+    byok_aliases   byok_aliases=["default", ...]   -                 ["default"]
     cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
     logs           logs=LogSettings(...)           -                 LogSettings()
     allow_direct   allow_direct=True|False         aigw_allow_direct false
@@ -60,7 +62,9 @@ MARKER_OPTIONS = (
     "account_id",
     "allow_direct",
     "authenticated",
+    "byok_aliases",
     "cache_ttl",
+    "credentials",
     "gateway_id",
     "id_format",
     "logs",
@@ -321,6 +325,8 @@ class GatewayOptions:
     gateway_id: str
     strict: bool
     authenticated: bool = False
+    credentials: str | None = None
+    byok_aliases: Sequence[str] = ("default",)
     cache_ttl: int | None = None
     logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy
     id_format: Any = "uuid7"  # checked by the gateway, like every other setting
@@ -360,6 +366,8 @@ def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptio
         gateway_id=marked.get("gateway_id", defaults.gateway_id),
         strict=marked.get("strict", defaults.strict),
         authenticated=marked.get("authenticated", defaults.authenticated),
+        credentials=marked.get("credentials", defaults.credentials),
+        byok_aliases=marked.get("byok_aliases", defaults.byok_aliases),
         cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
         logs=marked.get("logs", defaults.logs),
         id_format=marked.get("id_format", defaults.id_format),

@@ -231,6 +231,10 @@ class LogsApi:
             "request_type": log.request_type,
             "request_content_type": log.request_content_type,
             "response_content_type": log.response_content_type,
+            "wholesale": log.wholesale,
+            "byok": log.byok,
+            "authentication": log.authentication,
+            "user_agent": log.user_agent,
             **log.extra,
         }
         if log.event_id is not None:

@@ -108,6 +108,10 @@ class Log:
     response_size: int = 0
     feedback: float | None = None
     score: float | None = None
+    wholesale: bool = False  # Unified Billing paid
+    byok: bool = False  # a key stored on the gateway paid
+    authentication: bool = False  # the request carried cf-aig-authorization
+    user_agent: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # seeded fields we do not model
     visible_at: float = 0.0
     details_at: float = 0.0
@@ -154,7 +158,7 @@ class Filter:
 
 _TEXT_FIELDS = frozenset(
     {"id", "provider", "model", "model_type", "request_type", "request_content_type",
-     "response_content_type", "event_id"}
+     "response_content_type", "event_id", "user_agent"}
 )  # fmt: skip
 
 
@@ -246,6 +250,9 @@ _FIELD: dict[str, Callable[[Log], object]] = {
     "duration": lambda log: log.duration,
     "feedback": lambda log: log.feedback,
     "event_id": lambda log: log.event_id,
+    "wholesale": lambda log: log.wholesale,
+    "authentication": lambda log: log.authentication,
+    "user_agent": lambda log: log.user_agent,
 }
 
 

@@ -13,6 +13,7 @@ from ._errors import ConfigError, GatewayCheckError
 from .calls import Call, CallList
 from .clock import Clock
 from .evals import Judging
+from .fake.credentials import DEFAULT_ALIASES, CredentialPolicy, check_aliases, check_mode
 from .fake.errors import GATEWAY_ERRORS
 from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
@@ -117,10 +118,13 @@ class MockGateway(Judging):
         id_format: IdFormat = DEFAULT_ID_FORMAT,
         allow_direct: bool = False,
         provider_hosts: Sequence[str] = (),
+        credentials: str | None = None,
+        byok_aliases: Iterable[str] = DEFAULT_ALIASES,
     ) -> None:
         validate_ids(account_id, gateway_id)
         validate_settings(authenticated, cache_ttl)
         self._id_format = check_id_format(id_format)
+        policy = CredentialPolicy(check_mode(credentials), check_aliases(byok_aliases))
         if log_settings is not None and not isinstance(log_settings, LogSettings):
             raise ConfigError(f"logs must be a pytest_aigw.LogSettings(...), got {log_settings!r}")
         if not isinstance(allow_direct, bool):
@@ -136,6 +140,7 @@ class MockGateway(Judging):
             authenticated=authenticated,
             cache_ttl=cache_ttl,
             log_settings=log_settings,
+            credentials=policy,
         )
         self._logs_api = LogsApi(self._fake.logs, account_id, gateway_id, self._fake.clock.now)
         self._interception: Interception | None = None
@@ -165,6 +170,31 @@ class MockGateway(Judging):
     def id_format(self) -> IdFormat:
         """The format of the log ids issued: "uuid7" (the gateway's since 2026-10-08) or "ulid"."""
         return self._id_format
+
+    @property
+    def credentials(self) -> str | None:
+        """Who pays when a request brings no provider key.
+
+        ``None`` (the default): keys are not checked; ``"provider"``: nobody, the
+        provider answers 401; ``"byok"``: a key stored on the gateway; ``"unified"``:
+        Unified Billing. Stored keys and credits need `cf-aig-authorization`.
+        """
+        return self._fake.credentials.mode
+
+    @credentials.setter
+    def credentials(self, value: str | None) -> None:
+        policy = self._fake.credentials
+        self._fake.credentials = CredentialPolicy(check_mode(value), policy.aliases)
+
+    @property
+    def byok_aliases(self) -> tuple[str, ...]:
+        """The aliases of the keys stored on the gateway (with ``credentials="byok"``)."""
+        return self._fake.credentials.aliases
+
+    @byok_aliases.setter
+    def byok_aliases(self, value: Iterable[str]) -> None:
+        policy = self._fake.credentials
+        self._fake.credentials = CredentialPolicy(policy.mode, check_aliases(value))
 
     @property
     def clock(self) -> Clock:

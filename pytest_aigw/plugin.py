@@ -36,8 +36,9 @@ _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
     "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
-    " cache_ttl=None, logs=LogSettings(...), id_format='uuid7', allow_direct=False): settings"
-    " of the fake AI Gateway for this test; see the README section 'Markers'.",
+    " credentials=None, byok_aliases=['default'], cache_ttl=None, logs=LogSettings(...),"
+    " id_format='uuid7', allow_direct=False): settings of the fake AI Gateway for this"
+    " test; see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
     "aigw_eval: an eval case whose gateway logs get feedback from its outcome (+1 passed,"
     " -1 failed) and the score it sets with aigw.score().",
@@ -368,6 +369,8 @@ def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) 
         gateway_id=options.gateway_id,
         strict=options.strict,
         authenticated=options.authenticated,
+        credentials=options.credentials,
+        byok_aliases=options.byok_aliases,
         cache_ttl=options.cache_ttl,
         log_settings=options.logs,
         id_format=options.id_format,

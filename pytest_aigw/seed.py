@@ -72,9 +72,13 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], str, Any]] = {
     "response_content_type": (_text, "a string", "application/json"),
     "feedback": (_in_range(-1, 1), "a number from -1 to 1, or null", None),
     "score": (_in_range(0, 100), "a number from 0 to 100, or null", None),
+    "wholesale": (_flag, "true or false", False),
+    "byok": (_flag, "true or false", False),
+    "authentication": (_flag, "true or false", False),
+    "user_agent": (_optional(_text), "a string or null", None),
 }
 _REQUIRED = ("id", "created_at", "provider", "model")
-_OPTIONAL_NONE = ("tokens_in", "tokens_out", "event_id", "feedback", "score")
+_OPTIONAL_NONE = ("tokens_in", "tokens_out", "event_id", "feedback", "score", "user_agent")
 
 
 def _created(value: object, where: str) -> float:

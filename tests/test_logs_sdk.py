@@ -81,6 +81,10 @@ def test_get_edit_request_response_and_delete(gw: MockGateway, cf: Cloudflare) -
     assert logs.get(first, account_id=gw.account_id, gateway_id=gw.gateway_id).model_extra == {
         "model_type": "chat",
         "event_id": first,  # no client event id: the gateway's own, the log id
+        "wholesale": False,
+        "byok": False,
+        "authentication": False,
+        "user_agent": "python-httpx/" + httpx.__version__,
         "feedback": 1,
         "score": 90,
     }

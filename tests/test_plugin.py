@@ -220,7 +220,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
-            " allow_direct, authenticated, cache_ttl, gateway_id, id_format, logs, strict",
+            " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, gateway_id,"
+            " id_format, logs, strict",
         ),
         ("aigw(authenticated=1)", "authenticated must be True or False, got 1"),
         (
@@ -231,8 +232,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(False)",
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
-            " (False,). Allowed options: account_id, allow_direct, authenticated, cache_ttl,"
-            " gateway_id, id_format, logs, strict",
+            " (False,). Allowed options: account_id, allow_direct, authenticated,"
+            " byok_aliases, cache_ttl, credentials, gateway_id, id_format, logs, strict",
         ),
         (
             "aigw(id_format='uuid4')",

@@ -36,6 +36,15 @@ from .answers import (
 )
 from .answers import timed_out as timed_out_answer
 from .cache import ResponseCache, cache_key, cache_ttl
+from .credentials import (
+    UNBILLED_BY_GATEWAY,
+    Billing,
+    CredentialPolicy,
+    Shown,
+    authorized,
+    refusal,
+    settle,
+)
 from .encoding import compact_bytes
 from .errors import INPUT_ERROR, UNAUTHORIZED, GatewayFault, gateway_error
 from .formats import format_for, model_of
@@ -119,6 +128,7 @@ class _Outcome:
     headers: Mapping[str, str] = field(default_factory=dict)
     metadata_header: str | None = None  # a universal step's own cf-aig-metadata
     endpoint: str = "gateway"  # the surface: gateway, compat, universal, run, rest
+    billing: Billing = UNBILLED_BY_GATEWAY
 
 
 class FakeGateway:
@@ -134,10 +144,12 @@ class FakeGateway:
         authenticated: bool = False,
         cache_ttl: int | None = None,
         log_settings: LogSettings | None = None,
+        credentials: CredentialPolicy | None = None,
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
         self.authenticated = authenticated
+        self.credentials = credentials or CredentialPolicy()
         self.cache_ttl = cache_ttl
         self.clock = clock or Clock()
         self.calls = CallList()
@@ -204,8 +216,9 @@ class FakeGateway:
             kind = "compat" if outcome.endpoint == "compat" else "provider"
             body = draft.content
         entry = log_entry(
-            call, outcome.answer, created=at, request_body=body, request_type=kind, cf=draft.cf
-        )
+            call, outcome.answer, created=at, request_body=body, request_type=kind, cf=draft.cf,
+            billing=outcome.billing, user_agent=draft.user_agent,
+        )  # fmt: skip
         self.logs.add(entry)
 
     def _refuse(
@@ -229,7 +242,7 @@ class FakeGateway:
         provider, path = (
             ("universal", "") if isinstance(route, Universal) else (route.provider, route.path)
         )
-        if self.authenticated and not _authorized(draft.cf):
+        if self.authenticated and not authorized(draft.cf):
             return draft.refused(provider, path, gateway_answer(UNAUTHORIZED, logged=False))
         try:
             options = parse_options(draft.cf)
@@ -262,7 +275,8 @@ class FakeGateway:
             draft, plan.provider, plan.path, draft.json, draft.content, options, log_id,
             endpoint=plan.endpoint,
         )  # fmt: skip
-        return self._run(job, draft.json, endpoint=plan.endpoint)
+        # The REST and Run APIs bill the Cloudflare account: no provider key is read there.
+        return self._run(job, draft.json, draft.shown, via=plan.endpoint, endpoint=plan.endpoint)
 
     def _job(
         self,
@@ -296,7 +310,7 @@ class FakeGateway:
         job = self._job(
             draft, target.provider, target.path, draft.json, draft.content, options, log_id
         )
-        return self._run(job, draft.json)
+        return self._run(job, draft.json, draft.shown)
 
     def _compat(
         self, draft: _Draft, target: Target, options: RequestOptions, log_id: str
@@ -317,7 +331,9 @@ class FakeGateway:
         )  # fmt: skip
         job = replace(job, api=format_for("compat", target.path))  # OpenAI's, whoever answers
         routed = {"cf-aig-model": bare, "cf-aig-provider": provider}
-        return self._run(job, draft.json, headers=routed, endpoint="compat")
+        return self._run(
+            job, draft.json, draft.shown, via="compat", headers=routed, endpoint="compat"
+        )
 
     def _universal(self, draft: _Draft, options: RequestOptions, log_id: str) -> _Outcome:
         steps = parse_steps(draft.json)
@@ -338,9 +354,11 @@ class FakeGateway:
                 own_metadata,
                 endpoint="universal",
             )
+            shown = draft.shown.merged(Shown.of(step.other_headers, step.cf_headers))
             outcome = self._run(
-                job, step.query, step=index, metadata_header=own_metadata, endpoint="universal"
-            )
+                job, step.query, shown, step=index, metadata_header=own_metadata,
+                endpoint="universal",
+            )  # fmt: skip
             answer = outcome.answer
             if answer.ok or answer.fault is not None or index == len(steps) - 1:
                 if waited:
@@ -349,8 +367,15 @@ class FakeGateway:
             waited += answer.delay
         raise AssertionError("parse_steps never returns an empty list")
 
-    def _run(self, job: Job, sent: Any, **extra: Any) -> _Outcome:
+    def _run(
+        self, job: Job, sent: Any, shown: Shown, via: str | None = None, **extra: Any
+    ) -> _Outcome:
         """Answer *job* from the cache, or from the provider with the gateway's retries."""
+        settled = settle(self.credentials, job.provider, shown, via)
+        if settled.fault is not None:
+            refused = refusal(job, settled)
+            return _Outcome(job.provider, job.path, job.model, sent, refused, job.options, **extra)
+        extra["billing"] = settled.billing
         ttl = cache_ttl(job.options, self.cache_ttl)
         key = cache_key(job.provider, job.path, job.raw, job.options.cache_key) if ttl else ""
         cached = self.cache.get(key) if ttl else None
@@ -359,7 +384,10 @@ class FakeGateway:
                 job.provider, job.path, job.model, sent, cached, job.options,
                 cache_status="HIT", attempts=0, **extra,
             )  # fmt: skip
-        answer, attempts = self._with_retries(job)
+        if settled.missing is not None:  # the provider refuses what came without a key
+            answer, attempts = refusal(job, settled), 1
+        else:
+            answer, attempts = self._with_retries(job)
         if ttl and answer.ok and answer.cut_after is None:
             self.cache.put(key, replace(answer, delay=0.0), ttl)
         return _Outcome(
@@ -447,11 +475,6 @@ class FakeGateway:
             self._answered.clear()
 
 
-def _authorized(cf: Mapping[str, str]) -> bool:
-    token = cf.get("cf-aig-authorization", "")
-    return token.startswith("Bearer ") and bool(token[len("Bearer ") :].strip())
-
-
 def _gateway_headers(outcome: _Outcome, log_id: str, request_id: str) -> dict[str, str]:
     """The gateway's own headers; *request_id* is *log_id* unless several steps ran."""
     answer = outcome.answer
@@ -484,6 +507,8 @@ class _Draft:
     metadata: metadata.ParsedMetadata
     headers: tuple[tuple[str, str], ...]
     digests: dict[str, str]
+    shown: Shown
+    user_agent: str | None
 
     @classmethod
     def of(cls, request: httpx.Request) -> _Draft:
@@ -500,6 +525,8 @@ class _Draft:
             parsed,
             headers,
             digests,
+            Shown.of(request.headers.multi_items(), cf, "key" in request.url.params),
+            request.headers.get("user-agent"),
         )
 
     def refused(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from ..calls import Call
 from ..logstore import Log
 from .answers import Answer
+from .credentials import UNBILLED_BY_GATEWAY, Billing, authorized
 
 __all__ = ["PRICE_IN", "PRICE_OUT", "log_entry"]
 
@@ -51,8 +52,14 @@ def log_entry(
     request_body: bytes,
     request_type: str,
     cf: Mapping[str, str],
+    billing: Billing = UNBILLED_BY_GATEWAY,
+    user_agent: str | None = None,
 ) -> Log:
-    """The log for *call*, answered with *answer*, received at *created*."""
+    """The log for *call*, answered with *answer*, received at *created*.
+
+    *billing* says whether a stored key (`byok`) or Unified Billing (`wholesale`) paid;
+    `authentication` is whether the request carried `cf-aig-authorization`.
+    """
     hit = call.cache_status == "HIT"
     tokens_in = 0 if hit else answer.tokens_in if answer.ok else None
     tokens_out = answer.tokens_out if answer.ok else None
@@ -85,4 +92,8 @@ def log_entry(
         response_body=response_body if keep_bodies else None,
         request_size=len(request_body),
         response_size=len(response_body),
+        wholesale=billing.wholesale,
+        byok=billing.byok,
+        authentication=authorized(cf),
+        user_agent=user_agent,
     )

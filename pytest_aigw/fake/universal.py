@@ -35,6 +35,7 @@ class Step:
     endpoint: str
     query: Any
     cf_headers: dict[str, str]
+    other_headers: tuple[tuple[str, str], ...] = ()  # provider keys among them
 
     @property
     def body(self) -> bytes:
@@ -74,7 +75,12 @@ def _step(number: int, raw: object) -> Step:
     for key, header in CONFIG_KEYS.items():
         if key in config:
             cf[header] = _header_text(config[key])
-    return Step(provider, endpoint.strip("/"), raw.get("query"), cf)
+    other = tuple(
+        (str(name).lower(), _header_text(value))
+        for name, value in headers.items()
+        if not str(name).lower().startswith("cf-")
+    )
+    return Step(provider, endpoint.strip("/"), raw.get("query"), cf, other)
 
 
 def parse_steps(body: Any) -> list[Step]:
