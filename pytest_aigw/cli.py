@@ -105,13 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .served import MockGatewayServer
 
-    given = {
-        entry.name: getattr(args, entry.name)
-        for entry in settings.settings()
-        if entry.option is not None and getattr(args, entry.name) is not None
-    }
     try:
-        gateway = MockGatewayServer(host=args.host, port=args.port, strict=False, **given)
+        gateway = MockGatewayServer(
+            host=args.host, port=args.port, strict=False, **given_settings(args)
+        )
         if args.seed is not None:
             _seed(gateway, args.seed)
         gateway.start()
@@ -129,6 +126,15 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     gateway.stop()
     _farewell(gateway, sys.stderr)
     return 0
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The gateway settings given as flags (checked already); the rest keep their defaults."""
+    return {
+        entry.name: getattr(args, entry.name)
+        for entry in settings.settings()
+        if entry.option is not None and getattr(args, entry.name) is not None
+    }
 
 
 class _SeedError(AigwError):

@@ -93,6 +93,7 @@ class MockGateway(Judging):
             given.update(log_settings_fields(log_settings))
         given.update(options)
         resolved = settings.resolve(given, owner=f"{type(self).__name__}()")
+        self._settings = resolved
         self.strict: bool = resolved["strict"]
         self._id_format = resolved["id_format"]
         self._fake = FakeGateway(
@@ -106,6 +107,11 @@ class MockGateway(Judging):
         self._logs_api = LogsApi(self._fake.logs, self.account_id, self.gateway_id, self.clock.now)
         self._interception: Interception | None = None
         self._logs_client: LogsClient | None = None
+
+    @property
+    def settings(self) -> GatewayArgs:
+        """Every setting this gateway was built with, by name (a copy)."""
+        return {**self._settings, "authenticated": self.authenticated}
 
     @property
     def account_id(self) -> str:
