@@ -1,19 +1,10 @@
 """Resolve a test's fake-gateway settings: the closest marker, then ini, then defaults.
 
-    setting        marker @pytest.mark.aigw(...)   ini               default
-    account_id     account_id="..."                aigw_account_id   0123456789abcdef...
-    gateway_id     gateway_id="..."                aigw_gateway_id   test-gateway
-    strict         strict=True|False               aigw_strict       true
-    authenticated  authenticated=True|False        -                 false
-    credentials    credentials="provider"|"byok"|"unified"|None   -  None (keys unchecked)
-    byok_aliases   byok_aliases=["default", ...]   -                 ["default"]
-    cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
-    logs           logs=LogSettings(...)           -                 LogSettings()
-    allow_direct   allow_direct=True|False         aigw_allow_direct false
-    provider_hosts -                               aigw_provider_hosts (lines): extra hosts
-    id_format      id_format="uuid7"|"ulid"        -                 uuid7
-
-Markers on the module, class and function merge; the closest one wins per key.
+The settings themselves (names, values, defaults, ini keys) are defined once, in
+`pytest_aigw.settings`. ``@pytest.mark.aigw(...)`` takes any of them, plus ``logs=``
+(a `LogSettings`, the older way to give the log settings). Markers on the module, class
+and function merge; the closest one wins per key. The ini keys are read once, at
+start-up; ``--aigw-gateway`` (or its environment twin) wins over ``aigw_gateway_id``.
 
 The run-wide settings (`RunConfig`: mode and live target) resolve command line >
 environment > ini > default; credentials come from the environment only.
@@ -38,7 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import settings
 from ._errors import ConfigError
+from .settings import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
 
 if TYPE_CHECKING:
     import pytest
@@ -47,34 +40,17 @@ __all__ = [
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_GATEWAY_ID",
     "MARKER",
-    "MARKER_OPTIONS",
-    "GatewayOptions",
     "RunConfig",
+    "ini_settings",
+    "marker_options",
     "resolve_options",
     "run_config",
 ]
 
-DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
-DEFAULT_GATEWAY_ID = "test-gateway"
 MARKER = "aigw"
 EVAL_MARKER = "aigw_eval"  # also the user_properties key that marks an eval case's reports
-MARKER_OPTIONS = (
-    "account_id",
-    "allow_direct",
-    "authenticated",
-    "byok_aliases",
-    "cache_ttl",
-    "credentials",
-    "gateway_id",
-    "id_format",
-    "logs",
-    "strict",
-)
-INI_ACCOUNT_ID = "aigw_account_id"
-INI_GATEWAY_ID = "aigw_gateway_id"
-INI_STRICT = "aigw_strict"
-INI_ALLOW_DIRECT = "aigw_allow_direct"
-INI_PROVIDER_HOSTS = "aigw_provider_hosts"
+LEGACY_LOGS = "logs"  # aigw(logs=LogSettings(...)): the log settings in one value
+INI_GATEWAY_ID = settings.setting("gateway_id").ini_key or ""
 
 MODES = ("mock", "live")
 DEFAULT_GATEWAY_BASE_URL = "https://gateway.ai.cloudflare.com/v1"
@@ -317,81 +293,57 @@ def _flag(value: object, where: str) -> bool:
     raise ConfigError(f"{where} must be 1/true/yes or 0/false/no, got {value!r}")
 
 
-@dataclass(frozen=True)
-class GatewayOptions:
-    """The settings a `MockGateway` is built with for one test."""
-
-    account_id: str
-    gateway_id: str
-    strict: bool
-    authenticated: bool = False
-    credentials: str | None = None
-    byok_aliases: Sequence[str] = ("default",)
-    cache_ttl: int | None = None
-    logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy
-    id_format: Any = "uuid7"  # checked by the gateway, like every other setting
-    allow_direct: bool = False
-    provider_hosts: tuple[str, ...] = ()
+def marker_options() -> tuple[str, ...]:
+    """The keywords ``@pytest.mark.aigw`` takes: every setting, and ``logs``."""
+    return tuple(sorted((*settings.names(), LEGACY_LOGS)))
 
 
-def marker_options(node: pytest.Item) -> dict[str, Any]:
-    """Merge every `aigw` marker on *node*, the closest winning; validate them."""
+def _marked(node: pytest.Item) -> dict[str, Any]:
+    """Merge every `aigw` marker on *node*, the closest winning per key."""
+    where = f"@pytest.mark.{MARKER}"
+    allowed = ", ".join(marker_options())
     merged: dict[str, Any] = {}
     for mark in reversed(list(node.iter_markers(MARKER))):
         if mark.args:
             raise ConfigError(
-                f"@pytest.mark.{MARKER} takes keyword options only, got positional"
-                f" argument(s) {mark.args!r}. Allowed options: {', '.join(MARKER_OPTIONS)}"
+                f"{where} takes keyword options only, got positional"
+                f" argument(s) {mark.args!r}. Allowed options: {allowed}"
             )
-        unknown = sorted(set(mark.kwargs) - set(MARKER_OPTIONS))
+        unknown = sorted(set(mark.kwargs) - set(marker_options()))
         if unknown:
             raise ConfigError(
-                f"@pytest.mark.{MARKER} got unknown option(s) {', '.join(unknown)}."
-                f" Allowed options: {', '.join(MARKER_OPTIONS)}"
+                f"{where} got unknown option(s) {', '.join(unknown)}. Allowed options: {allowed}"
             )
-        merged.update(mark.kwargs)
-    for flag in ("strict", "allow_direct"):
-        if flag in merged and not isinstance(merged[flag], bool):
-            raise ConfigError(
-                f"@pytest.mark.{MARKER}({flag}=...) must be True or False, got {merged[flag]!r}"
-            )
-    return merged
+        given = dict(mark.kwargs)
+        if LEGACY_LOGS in given:
+            from .logstore import log_settings_fields
+
+            logs = given.pop(LEGACY_LOGS)
+            try:
+                given = {**log_settings_fields(logs, LEGACY_LOGS), **given}
+            except ConfigError as error:
+                raise ConfigError(f"{where}: {error}") from None
+        merged.update(given)
+    return settings.check(merged, where)
 
 
-def resolve_options(node: pytest.Item, defaults: GatewayOptions) -> GatewayOptions:
-    """Combine the test's markers with the run-wide *defaults* (ini or built in)."""
-    marked = marker_options(node)
-    return GatewayOptions(
-        account_id=marked.get("account_id", defaults.account_id),
-        gateway_id=marked.get("gateway_id", defaults.gateway_id),
-        strict=marked.get("strict", defaults.strict),
-        authenticated=marked.get("authenticated", defaults.authenticated),
-        credentials=marked.get("credentials", defaults.credentials),
-        byok_aliases=marked.get("byok_aliases", defaults.byok_aliases),
-        cache_ttl=marked.get("cache_ttl", defaults.cache_ttl),
-        logs=marked.get("logs", defaults.logs),
-        id_format=marked.get("id_format", defaults.id_format),
-        allow_direct=marked.get("allow_direct", defaults.allow_direct),
-        provider_hosts=defaults.provider_hosts,
-    )
+def ini_settings(getini: Any, gateway_id: str | None = None) -> dict[str, Any]:
+    """The settings given in the ini file (checked), and *gateway_id* over its own key.
 
-
-def ini_defaults(config: pytest.Config, gateway_id: str | None = None) -> GatewayOptions:
-    """The fake's run-wide defaults: *gateway_id*, then the ini file, then built-in ids.
-
-    *gateway_id* is the one `run_config` resolved (option, environment or ini).
+    *getini* is `pytest.Config.getini`; *gateway_id* is the one `run_config` resolved
+    (option, environment or ini). Raises `ConfigError` naming the ini key.
     """
-    return GatewayOptions(
-        account_id=config.getini(INI_ACCOUNT_ID) or DEFAULT_ACCOUNT_ID,
-        gateway_id=gateway_id or config.getini(INI_GATEWAY_ID) or DEFAULT_GATEWAY_ID,
-        strict=bool(config.getini(INI_STRICT)),
-        allow_direct=bool(config.getini(INI_ALLOW_DIRECT)),
-        provider_hosts=provider_hosts(config.getini),
-    )
+    given: dict[str, Any] = {}
+    for entry in settings.settings():
+        raw = getini(entry.ini_key) if entry.ini_key else ""
+        if raw.strip():
+            given[entry.name] = settings.from_text(entry, raw, f"ini {entry.ini_key}")
+    if gateway_id:
+        where = f"{GATEWAY.option} or {GATEWAY.env}"
+        given.update(settings.check({"gateway_id": gateway_id}, where))
+    return given
 
 
-def provider_hosts(getini: Any) -> tuple[str, ...]:
-    """The ini's extra provider hosts, checked; `ConfigError` names the ini key."""
-    from .provider_hosts import host_patterns
-
-    return host_patterns(getini(INI_PROVIDER_HOSTS), f"ini {INI_PROVIDER_HOSTS}")
+def resolve_options(node: pytest.Item, ini: dict[str, Any]) -> dict[str, Any]:
+    """The test's settings as `MockGateway` keywords: its markers over *ini* (checked)."""
+    return {**ini, **_marked(node)}

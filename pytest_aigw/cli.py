@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from ._config import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
+from . import settings
 from ._errors import AigwError, ConfigError
 
 if TYPE_CHECKING:
@@ -51,25 +51,48 @@ def _parser() -> argparse.ArgumentParser:
         default=8787,
         help="port to bind; 0 picks a free one (default: %(default)s)",
     )
-    serve.add_argument("--account", default=DEFAULT_ACCOUNT_ID, help="account id to serve")
-    serve.add_argument("--gateway", default=DEFAULT_GATEWAY_ID, help="gateway id to serve")
+    for entry in settings.settings():
+        _add_setting(serve, entry)
     serve.add_argument(
         "--seed",
         type=Path,
         metavar="FILE",
         help="JSON file of logs as the Logs API returns them (a list, or a list response)",
     )
-    serve.add_argument(
-        "--id-format",
-        default="uuid7",
-        metavar="FORMAT",
-        help=(
-            "log id format: uuid7 (the gateway's since 2026-10-08) or ulid (older"
-            " accounts' logs) (default: %(default)s)"
-        ),
-    )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
+
+
+def _add_setting(parser: argparse.ArgumentParser, entry: settings.Setting[Any]) -> None:
+    """A flag for a gateway setting; its text is checked as the constructor checks values."""
+    if entry.option is None:
+        return
+    default = entry.default if entry.default not in ((), None) else "none"
+    if entry.kind.switch:
+        parser.add_argument(
+            entry.option,
+            dest=entry.name,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"{entry.help} (default: {'on' if entry.default else 'off'})",
+        )
+        return
+
+    def parse(raw: str) -> Any:
+        try:
+            return entry.parse(raw)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parser.add_argument(
+        entry.option,
+        dest=entry.name,
+        type=parse,
+        action="extend" if entry.kind.many else "store",
+        default=None,
+        metavar=entry.kind.metavar,
+        help=f"{entry.help}: {entry.kind.values} (default: {default})".replace("%", "%%"),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,17 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .ids import check_id_format
     from .served import MockGatewayServer
 
     try:
         gateway = MockGatewayServer(
-            host=args.host,
-            port=args.port,
-            account_id=args.account,
-            gateway_id=args.gateway,
-            strict=False,
-            id_format=check_id_format(args.id_format, "--id-format"),
+            host=args.host, port=args.port, strict=False, **given_settings(args)
         )
         if args.seed is not None:
             _seed(gateway, args.seed)
@@ -109,6 +126,15 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     gateway.stop()
     _farewell(gateway, sys.stderr)
     return 0
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The gateway settings given as flags (checked already); the rest keep their defaults."""
+    return {
+        entry.name: entry.check(getattr(args, entry.name))  # a repeated flag gives a list
+        for entry in settings.settings()
+        if entry.option is not None and getattr(args, entry.name) is not None
+    }
 
 
 class _SeedError(AigwError):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any, Literal
 
 from ._errors import ConfigError
 from .metadata import MetadataValue
+from .settings import check
 
 __all__ = [
     "FILTER_KEYS",
@@ -27,6 +28,7 @@ __all__ = [
     "LogSettings",
     "LogStore",
     "iso_time",
+    "log_settings_fields",
 ]
 
 HEAD_LIMIT = 1024  # characters of a body shown as `request_head` / `response_head`
@@ -62,20 +64,19 @@ class LogSettings:
     detail_lag: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.metadata_as not in ("object", "string"):
-            raise ConfigError(
-                f"LogSettings(metadata_as=...) must be 'object' or 'string',"
-                f" got {self.metadata_as!r}"
-            )
-        if not isinstance(self.feedback_in_get, bool):
-            raise ConfigError(
-                f"LogSettings(feedback_in_get=...) must be True or False,"
-                f" got {self.feedback_in_get!r}"
-            )
-        for name in ("visibility_lag", "detail_lag"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"LogSettings({name}=...) must be seconds >= 0, got {value!r}")
+        check(asdict(self))  # the settings table's checks and messages
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> LogSettings:
+        """The log settings among a gateway's *settings* (a `GatewayArgs`)."""
+        return cls(**{entry.name: settings[entry.name] for entry in fields(cls)})
+
+
+def log_settings_fields(value: object, name: str = "log_settings") -> dict[str, Any]:
+    """The fields of *value*, a `LogSettings`, by name; `ConfigError` if it is not one."""
+    if not isinstance(value, LogSettings):
+        raise ConfigError(f"{name} must be a pytest_aigw.LogSettings(...), got {value!r}")
+    return asdict(value)
 
 
 @dataclass(slots=True)

@@ -8,28 +8,29 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
-from ._config import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
+from . import settings
 from ._errors import ConfigError, GatewayCheckError
 from .calls import Call, CallList
 from .clock import Clock
 from .evals import Judging
-from .fake.credentials import DEFAULT_ALIASES, CredentialPolicy, check_aliases, check_mode
+from .fake.credentials import CredentialPolicy, check_aliases, check_mode
 from .fake.errors import GATEWAY_ERRORS
 from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
 from .fake.matchers import TextMatcher
-from .fake.options import MAX_CACHE_TTL
-from .fake.routing import GATEWAY_HOST, GATEWAY_ID_PATTERN
+from .fake.routing import GATEWAY_HOST
 from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault
-from .ids import DEFAULT_ID_FORMAT, IdFormat, check_id_format, id_factory
+from .ids import IdFormat, id_factory
 from .intercept.guard import DirectCall, DirectCallGuard
 from .logs_api import API_HOST, LogsApi
-from .logstore import LogSettings, LogStore
-from .provider_hosts import host_patterns
+from .logstore import LogSettings, LogStore, log_settings_fields
 from .seed import logs_from_api
+from .settings import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID, GatewayArgs
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .client import Log, LogsClient
     from .intercept import Interception
 
@@ -42,32 +43,7 @@ OPT_OUT_HINT = "To turn these checks off for one test, mark it @pytest.mark.aigw
 
 def validate_ids(account_id: object, gateway_id: object) -> None:
     """Raise `ConfigError` unless the ids are ones the real gateway accepts."""
-    if not isinstance(account_id, str) or not account_id or "/" in account_id:
-        raise ConfigError(f"account_id must be a non-empty string without '/', got {account_id!r}")
-    if (
-        not isinstance(gateway_id, str)
-        or len(gateway_id) > 64
-        or not GATEWAY_ID_PATTERN.fullmatch(gateway_id)
-    ):
-        raise ConfigError(
-            f"gateway_id must be 1-64 characters of a-z, 0-9, '_' and inner '-'"
-            f" (the gateway's own rule), got {gateway_id!r}"
-        )
-
-
-def validate_settings(authenticated: object, cache_ttl: object) -> None:
-    """Raise `ConfigError` unless the gateway-wide settings make sense."""
-    if not isinstance(authenticated, bool):
-        raise ConfigError(f"authenticated must be True or False, got {authenticated!r}")
-    if cache_ttl is not None and (
-        not isinstance(cache_ttl, int)
-        or isinstance(cache_ttl, bool)
-        or not 1 <= cache_ttl <= MAX_CACHE_TTL
-    ):
-        raise ConfigError(
-            f"cache_ttl must be whole seconds from 1 to {MAX_CACHE_TTL} (one month),"
-            f" or None for no gateway-wide caching; got {cache_ttl!r}"
-        )
+    settings.check({"account_id": account_id, "gateway_id": gateway_id})
 
 
 class RootURL(str):
@@ -107,44 +83,42 @@ class MockGateway(Judging):
     mode = "mock"  # a LiveGateway says "live": tests written for both can tell
 
     def __init__(
-        self,
-        *,
-        account_id: str = DEFAULT_ACCOUNT_ID,
-        gateway_id: str = DEFAULT_GATEWAY_ID,
-        strict: bool = True,
-        authenticated: bool = False,
-        cache_ttl: int | None = None,
-        log_settings: LogSettings | None = None,
-        id_format: IdFormat = DEFAULT_ID_FORMAT,
-        allow_direct: bool = False,
-        provider_hosts: Sequence[str] = (),
-        credentials: str | None = None,
-        byok_aliases: Iterable[str] = DEFAULT_ALIASES,
+        self, *, log_settings: LogSettings | None = None, **options: Unpack[GatewayArgs]
     ) -> None:
-        validate_ids(account_id, gateway_id)
-        validate_settings(authenticated, cache_ttl)
-        self._id_format = check_id_format(id_format)
-        policy = CredentialPolicy(check_mode(credentials), check_aliases(byok_aliases))
-        if log_settings is not None and not isinstance(log_settings, LogSettings):
-            raise ConfigError(f"logs must be a pytest_aigw.LogSettings(...), got {log_settings!r}")
-        if not isinstance(allow_direct, bool):
-            raise ConfigError(f"allow_direct must be True or False, got {allow_direct!r}")
-        self.strict = strict
+        """Take any setting of `pytest_aigw.settings.GatewayArgs` as a keyword.
+
+        *log_settings* (a `LogSettings`) is the older way to give the log settings;
+        keywords given beside it win.
+        """
+        given: dict[str, object] = {}
+        if log_settings is not None:
+            given.update(log_settings_fields(log_settings))
+        given.update(options)
+        resolved = settings.resolve(given, owner=f"{type(self).__name__}()")
+        self._settings = resolved
+        self.strict: bool = resolved["strict"]
+        self._id_format = resolved["id_format"]
         self._direct = DirectCallGuard(
-            host_patterns(provider_hosts, "provider_hosts"), allow=allow_direct
+            tuple(resolved["provider_hosts"]), allow=resolved["allow_direct"]
         )
         self._fake = FakeGateway(
-            account_id,
-            gateway_id,
+            resolved["account_id"],
+            resolved["gateway_id"],
             new_id=id_factory(self._id_format),
-            authenticated=authenticated,
-            cache_ttl=cache_ttl,
-            log_settings=log_settings,
-            credentials=policy,
+            authenticated=resolved["authenticated"],
+            cache_ttl=resolved["cache_ttl"],
+            log_settings=LogSettings.of(resolved),
+            credentials=CredentialPolicy(resolved["credentials"], tuple(resolved["byok_aliases"])),
         )
-        self._logs_api = LogsApi(self._fake.logs, account_id, gateway_id, self._fake.clock.now)
+        self._logs_api = LogsApi(self._fake.logs, self.account_id, self.gateway_id, self.clock.now)
         self._interception: Interception | None = None
         self._logs_client: LogsClient | None = None
+
+    @property
+    def settings(self) -> GatewayArgs:
+        """Every setting this gateway was built with, by name (a copy)."""
+        current = {"authenticated": self.authenticated, "credentials": self.credentials}
+        return {**self._settings, **current, "byok_aliases": self.byok_aliases}  # type: ignore[typeddict-item]
 
     @property
     def account_id(self) -> str:
@@ -163,8 +137,7 @@ class MockGateway(Judging):
 
     @authenticated.setter
     def authenticated(self, value: bool) -> None:
-        validate_settings(value, self._fake.cache_ttl)
-        self._fake.authenticated = value
+        self._fake.authenticated = settings.setting("authenticated").check(value)
 
     @property
     def id_format(self) -> IdFormat:

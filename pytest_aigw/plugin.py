@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pytest
 
-from . import _config
+from . import _config, settings
 from ._errors import AigwError, GatewayCheckError
 
 if TYPE_CHECKING:
@@ -30,15 +30,14 @@ M = TypeVar("M", bound="MockGateway")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
+_INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _CLEANED = pytest.StashKey[str]()
 _EVALS = pytest.StashKey["_GathersEvals"]()
 _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
-    "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
-    " credentials=None, byok_aliases=['default'], cache_ttl=None, logs=LogSettings(...),"
-    " id_format='uuid7', allow_direct=False): settings of the fake AI Gateway for this"
-    " test; see the README section 'Markers'.",
+    "aigw(**settings): settings of the fake AI Gateway for this test (strict, account_id,"
+    " gateway_id, metadata_as, ...); see the README section 'Gateway settings'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
     "aigw_eval: an eval case whose gateway logs get feedback from its outcome (+1 passed,"
     " -1 failed) and the score it sets with aigw.score().",
@@ -54,27 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(setting.option, action="append", metavar="KEY=VALUE", help=setting.help)
         else:
             group.addoption(setting.option, help=setting.help)
-    parser.addini(_config.INI_ACCOUNT_ID, "Account id the fake AI Gateway serves.", default="")
-    parser.addini(_config.INI_GATEWAY_ID, "Gateway id, for the fake and for live mode.", default="")
-    parser.addini(
-        _config.INI_STRICT,
-        "Fail tests at teardown for requests the real gateway would refuse or lose.",
-        type="bool",
-        default=True,
-    )
-    parser.addini(
-        _config.INI_ALLOW_DIRECT,
-        "Let the app call model providers' own hosts directly while the fake gateway runs.",
-        type="bool",
-        default=False,
-    )
-    parser.addini(
-        _config.INI_PROVIDER_HOSTS,
-        "More model provider hosts to refuse while the fake gateway runs"
-        " (one per line, * allowed).",
-        type="linelist",
-        default=[],
-    )
+    for entry in settings.settings():
+        if entry.ini_key:
+            text = f"The fake AI Gateway's {entry.name}: {entry.help} ({entry.kind.values})."
+            parser.addini(entry.ini_key, text, default="")
     for setting in (_config.MODE, _config.GATEWAY_BASE_URL, _config.API_BASE_URL):
         parser.addini(setting.ini, setting.help, default="")
     parser.addini(_config.TAGS.ini, _config.TAGS.help, type="linelist", default=[])
@@ -89,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     try:
         run = _config.run_config(config.getoption, config.getini)
-        _config.provider_hosts(config.getini)
+        config.stash[_INI_SETTINGS] = _config.ini_settings(config.getini, run.gateway_id)
     except AigwError as error:
         raise pytest.UsageError(f"pytest-aigw: {error}") from None
     if run.live:
@@ -136,8 +118,8 @@ def pytest_report_header(config: pytest.Config) -> str:
     run = _run(config)
     if run.live:
         return f"aigw: {run.header()}"
-    defaults = _defaults(config)
-    return f"aigw: mode=mock, account={defaults.account_id}, gateway={defaults.gateway_id}"
+    fake = settings.resolve(_ini_settings(config))
+    return f"aigw: mode=mock, account={fake['account_id']}, gateway={fake['gateway_id']}"
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -256,8 +238,8 @@ def _explain_failure(report: pytest.TestReport, gateway: MockGateway | LiveGatew
         report.sections.append(("pytest-aigw: what the AI Gateway fake saw", lines))
 
 
-def _defaults(config: pytest.Config) -> _config.GatewayOptions:
-    return _config.ini_defaults(config, _run(config).gateway_id)
+def _ini_settings(config: pytest.Config) -> dict[str, Any]:
+    return config.stash.get(_INI_SETTINGS, None) or {}
 
 
 def _test_passed(item: pytest.Item) -> bool:
@@ -363,21 +345,8 @@ def _judge(item: pytest.Item, gateway: MockGateway | LiveGateway) -> None:
 
 
 def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) -> M:
-    options = _config.resolve_options(request.node, _defaults(request.config))
-    return kind(
-        account_id=options.account_id,
-        gateway_id=options.gateway_id,
-        strict=options.strict,
-        authenticated=options.authenticated,
-        credentials=options.credentials,
-        byok_aliases=options.byok_aliases,
-        cache_ttl=options.cache_ttl,
-        log_settings=options.logs,
-        id_format=options.id_format,
-        allow_direct=options.allow_direct,
-        provider_hosts=options.provider_hosts,
-        **extra,
-    )
+    options = _config.resolve_options(request.node, _ini_settings(request.config))
+    return kind(**options, **extra)
 
 
 def _fail_on(error: type[Exception], func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -92,7 +92,7 @@ def host_patterns(value: Iterable[object], where: str) -> tuple[str, ...]:
         pattern = item.strip().lower() if isinstance(item, str) else ""
         if not _HOST_PATTERN.fullmatch(pattern):
             raise ConfigError(
-                f"{where} takes host names such as api.example.com, one per line"
+                f"{where} must be host names such as api.example.com, one per line"
                 f" (* stands for any characters but a dot), got {item!r}"
             )
         taken = next((h for h in CLOUDFLARE_HOSTS if HostRule(pattern, None).matches(h)), None)

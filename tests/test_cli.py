@@ -188,7 +188,9 @@ def test_a_bad_gateway_id_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["serve", "--port", "0", "--gateway", "Bad Id"])
     assert exited.value.code == 2
-    assert "error: gateway_id must be 1-64 characters" in capsys.readouterr().err
+    assert (
+        "error: argument --gateway: gateway_id must be 1-64 characters" in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,9 +222,10 @@ def test_an_unknown_id_format_exits_2_naming_the_allowed_ones(
     with pytest.raises(SystemExit) as exited:
         main(["serve", "--port", "0", "--id-format", "uuid4"])
     assert exited.value.code == 2
-    assert capsys.readouterr().err == (
-        "pytest-aigw serve: error: --id-format must be 'uuid7' or 'ulid' (the gateway issues"
-        " 'uuid7' since 2026-10-08; 'ulid' for older accounts' logs), got 'uuid4'\n"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "pytest-aigw serve: error: argument --id-format: id_format must be 'uuid7' or 'ulid'"
+        " (the gateway issues 'uuid7' since 2026-10-08; 'ulid' for older accounts' logs),"
+        " got 'uuid4'"
     )
 
 

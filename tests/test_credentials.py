@@ -251,7 +251,7 @@ def test_unified_compat_bills_the_provider_in_the_model_name() -> None:
 
 @pytest.mark.parametrize("credentials", ["provider", "unified"])
 def test_no_wholesale_refuses_a_request_no_key_pays_for(credentials: str) -> None:
-    with MockGateway(credentials=credentials) as gw:
+    with MockGateway(credentials=credentials) as gw:  # type: ignore[arg-type]
         refused = chat(gw, {**TOKEN, "cf-aig-no-wholesale": "true"})
         assert log_of(gw)["status_code"] == 400
     assert gateway_code(refused) == (400, 2042)
@@ -273,7 +273,7 @@ def test_no_wholesale_refuses_a_request_no_key_pays_for(credentials: str) -> Non
 def test_no_wholesale_passes_a_provider_key_or_a_stored_one(
     credentials: str, headers: dict[str, str], paid_by: str
 ) -> None:
-    with MockGateway(credentials=credentials) as gw:
+    with MockGateway(credentials=credentials) as gw:  # type: ignore[arg-type]
         assert chat(gw, headers).status_code == 200
         log = log_of(gw)
     assert (log["byok"], log["wholesale"]) == (paid_by == "byok", paid_by == "wholesale")

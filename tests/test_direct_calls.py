@@ -283,14 +283,15 @@ def test_provider_hosts_ini_adds_hosts_with_patterns(pytester: pytest.Pytester) 
     [
         (
             "https://api.acme.ai/v1",
-            "ERROR: pytest-aigw: ini aigw_provider_hosts takes host names such as api.example.com,"
-            " one per line (* stands for any characters but a dot), got 'https://api.acme.ai/v1'",
+            "ERROR: pytest-aigw: ini aigw_provider_hosts: provider_hosts must be host names such as"
+            " api.example.com, one per line (* stands for any characters but a dot), got"
+            " 'https://api.acme.ai/v1'",
         ),
         (
             "*.ai.cloudflare.com",
-            "ERROR: pytest-aigw: ini aigw_provider_hosts: '*.ai.cloudflare.com' matches"
-            " gateway.ai.cloudflare.com, which the fake gateway answers on; list only model"
-            " providers' own hosts",
+            "ERROR: pytest-aigw: ini aigw_provider_hosts: provider_hosts: '*.ai.cloudflare.com'"
+            " matches gateway.ai.cloudflare.com, which the fake gateway answers on; list only"
+            " model providers' own hosts",
         ),
     ],
 )
@@ -380,7 +381,7 @@ def test_host_patterns_are_trimmed_lowercased_and_checked() -> None:
         "*-x.acme.ai",
     )
     for bad in ["", "acme.ai:443", "acme..ai", "-acme.ai", 7]:
-        with pytest.raises(ConfigError, match=r"^where takes host names such as"):
+        with pytest.raises(ConfigError, match=r"^where must be host names such as"):
             host_patterns([bad], "where")
     with pytest.raises(ConfigError, match=r"^where must be a list of host names, got 'acme.ai'"):
         host_patterns("acme.ai", "where")
@@ -389,7 +390,7 @@ def test_host_patterns_are_trimmed_lowercased_and_checked() -> None:
 def test_constructor_arguments_are_checked() -> None:
     with pytest.raises(ConfigError, match=r"^allow_direct must be True or False, got 'yes'$"):
         MockGateway(allow_direct="yes")  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match=r"^provider_hosts takes host names such as"):
+    with pytest.raises(ConfigError, match=r"^provider_hosts must be host names such as"):
         MockGateway(provider_hosts=["http://acme.ai"])
     with MockGateway(provider_hosts=["api.acme.ai"], strict=False) as gateway:
         assert httpx.get("https://api.acme.ai/v1").status_code == 403

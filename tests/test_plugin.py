@@ -220,39 +220,47 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
         (
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
-            " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, gateway_id,"
-            " id_format, logs, strict",
+            " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, detail_lag,"
+            " feedback_in_get, gateway_id, id_format, logs, metadata_as, provider_hosts, strict,"
+            " visibility_lag",
         ),
-        ("aigw(authenticated=1)", "authenticated must be True or False, got 1"),
+        ("aigw(authenticated=1)", "@pytest.mark.aigw: authenticated must be True or False, got 1"),
         (
             "aigw(cache_ttl=0)",
-            "cache_ttl must be whole seconds from 1 to 2592000 (one month), or None for no"
-            " gateway-wide caching; got 0",
+            "@pytest.mark.aigw: cache_ttl must be whole seconds from 1 to 2592000 (one month),"
+            " or None for no gateway-wide caching, got 0",
         ),
         (
             "aigw(False)",
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
-            " (False,). Allowed options: account_id, allow_direct, authenticated,"
-            " byok_aliases, cache_ttl, credentials, gateway_id, id_format, logs, strict",
+            " (False,). Allowed options: account_id,"
+            " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, detail_lag,"
+            " feedback_in_get, gateway_id, id_format, logs, metadata_as, provider_hosts, strict,"
+            " visibility_lag",
         ),
         (
             "aigw(id_format='uuid4')",
-            "id_format must be 'uuid7' or 'ulid' (the gateway issues 'uuid7' since 2026-10-08;"
-            " 'ulid' for older accounts' logs), got 'uuid4'",
+            "@pytest.mark.aigw: id_format must be 'uuid7' or 'ulid' (the gateway issues 'uuid7'"
+            " since 2026-10-08; 'ulid' for older accounts' logs), got 'uuid4'",
         ),
         (
             "aigw(logs={'metadata_as': 'string'})",
-            "logs must be a pytest_aigw.LogSettings(...), got {'metadata_as': 'string'}",
+            "@pytest.mark.aigw: logs must be a pytest_aigw.LogSettings(...),"
+            " got {'metadata_as': 'string'}",
         ),
-        ("aigw(strict='no')", "@pytest.mark.aigw(strict=...) must be True or False, got 'no'"),
+        ("aigw(strict='no')", "@pytest.mark.aigw: strict must be True or False, got 'no'"),
         (
             "aigw(allow_direct='yes')",
-            "@pytest.mark.aigw(allow_direct=...) must be True or False, got 'yes'",
+            "@pytest.mark.aigw: allow_direct must be True or False, got 'yes'",
         ),
         (
             "aigw(gateway_id='Bad Id')",
-            "gateway_id must be 1-64 characters of a-z, 0-9, '_' and inner '-' (the gateway's"
-            " own rule), got 'Bad Id'",
+            "@pytest.mark.aigw: gateway_id must be 1-64 characters of a-z, 0-9, '_' and inner '-'"
+            " (the gateway's own rule), got 'Bad Id'",
+        ),
+        (
+            "aigw(metadata_as='x')",
+            "@pytest.mark.aigw: metadata_as must be 'object' or 'string', got 'x'",
         ),
     ],
 )

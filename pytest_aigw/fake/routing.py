@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..settings import GATEWAY_ID_PATTERN
 from .errors import GatewayFault
 
 __all__ = [
@@ -18,7 +19,6 @@ __all__ = [
 ]
 
 GATEWAY_HOST = "gateway.ai.cloudflare.com"
-GATEWAY_ID_PATTERN = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
 PROVIDER_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
