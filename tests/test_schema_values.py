@@ -197,6 +197,7 @@ def test_a_gemini_schema_gets_its_values_in_property_ordering() -> None:
 
 # -- keyword by keyword -------------------------------------------------------------------
 
+NEXT: Schema = {"next": {"anyOf": [{"$ref": "#/$defs/n"}, {"type": "null"}]}}
 CASES: list[tuple[Schema | bool, Any]] = [
     ({}, None),
     (True, None),
@@ -318,6 +319,21 @@ CASES: list[tuple[Schema | bool, Any]] = [
     ({"allOf": [{"minimum": 3}, {"minimum": 2, "exclusiveMinimum": True}, {"type": "integer"}]}, 3),
     ({"allOf": [{"not": {"const": 0}}, {"not": {"const": 1}}, {"type": "integer"}]}, -1),
     ({"allOf": [True, {"type": "integer"}]}, 0),
+    (
+        {"type": "array", "minItems": 2, "uniqueItems": True, "items": {"$ref": "#/$defs/i"}}
+        | {"$defs": {"i": {"type": "integer"}}},
+        [0, 1],
+    ),
+    (
+        {"type": "array", "minItems": 2, "uniqueItems": True}
+        | {"items": {"allOf": [{"type": "integer"}, {"minimum": 0}]}},
+        [0, 1],
+    ),
+    (
+        {"allOf": [{"$ref": "#/$defs/n"}, {"minProperties": 1}]}
+        | {"$defs": {"n": {"type": "object", "required": ["next"], "properties": NEXT}}},
+        {"next": None},
+    ),
     ({"type": "number", "minimum": 3.5, "exclusiveMinimum": 3, "maximum": 3.9}, 3.7),
     ({"type": "number", "maximum": -3.5, "exclusiveMaximum": -3, "minimum": -3.9}, -3.7),
     ({"type": "integer", "minimum": 700, "multipleOf": 5}, 700),
@@ -547,6 +563,11 @@ REFUSALS: list[tuple[Schema | bool, str, str]] = [
         "$ref '#/$defs/a' recurses",
     ),
     ({"anyOf": []}, "#", "anyOf is empty"),
+    (
+        {"type": "object", "properties": {"a/b~c": False}, "required": ["a/b~c"]},
+        "#/properties/a~1b~0c",
+        "the schema is `false`",
+    ),
     (
         {"anyOf": [False, {"const": 1, "type": "string"}]},
         "#",
