@@ -197,6 +197,7 @@ def test_a_gemini_schema_gets_its_values_in_property_ordering() -> None:
 
 # -- keyword by keyword -------------------------------------------------------------------
 
+NEXT: Schema = {"next": {"anyOf": [{"$ref": "#/$defs/n"}, {"type": "null"}]}}
 CASES: list[tuple[Schema | bool, Any]] = [
     ({}, None),
     (True, None),
@@ -318,6 +319,51 @@ CASES: list[tuple[Schema | bool, Any]] = [
     ({"allOf": [{"minimum": 3}, {"minimum": 2, "exclusiveMinimum": True}, {"type": "integer"}]}, 3),
     ({"allOf": [{"not": {"const": 0}}, {"not": {"const": 1}}, {"type": "integer"}]}, -1),
     ({"allOf": [True, {"type": "integer"}]}, 0),
+    (
+        {"type": "array", "minItems": 2, "uniqueItems": True, "items": {"$ref": "#/$defs/i"}}
+        | {"$defs": {"i": {"type": "integer"}}},
+        [0, 1],
+    ),
+    (
+        {"type": "array", "minItems": 2, "uniqueItems": True}
+        | {"items": {"allOf": [{"type": "integer"}, {"minimum": 0}]}},
+        [0, 1],
+    ),
+    (
+        {"allOf": [{"$ref": "#/$defs/n"}, {"minProperties": 1}]}
+        | {"$defs": {"n": {"type": "object", "required": ["next"], "properties": NEXT}}},
+        {"next": None},
+    ),
+    ({"type": "number", "minimum": 3.5, "exclusiveMinimum": 3, "maximum": 3.9}, 3.7),
+    ({"type": "number", "maximum": -3.5, "exclusiveMaximum": -3, "minimum": -3.9}, -3.7),
+    ({"type": "integer", "minimum": 700, "multipleOf": 5}, 700),
+    (
+        {"type": "array", "minItems": 2, "uniqueItems": True, "items": {"enum": [1, True]}},
+        [1, True],
+    ),
+    ({"type": "array", "items": [{"const": 1}], "minItems": 2}, [1, None]),
+    (
+        {"type": "array", "minItems": 2, "uniqueItems": True}
+        | {"items": {"type": "array", "minItems": 2}},
+        [[None, None], [True, None]],
+    ),
+    (
+        {"type": "array", "minItems": 3, "uniqueItems": True}
+        | {"items": {"type": "array", "items": {"type": "integer"}}},
+        [[], [0], [1]],
+    ),
+    (
+        {"type": "array", "minItems": 2, "uniqueItems": True}
+        | {
+            "items": {
+                "type": "array",
+                "uniqueItems": True,
+                "minItems": 1,
+                "items": {"type": "integer"},
+            }
+        },
+        [[0], [1]],
+    ),
     ({"allOf": [{"maximum": 5, "exclusiveMaximum": True}, {"minimum": 3, "maximum": 3}]}, 3.0),
     ({"allOf": [{"maximum": -5}, {"maximum": -3}, {"type": "integer"}]}, -5),
     ({"type": "integer", "minimum": -100, "maximum": -90}, -90),
@@ -392,7 +438,8 @@ CASES: list[tuple[Schema | bool, Any]] = [
 @pytest.mark.parametrize(("schema", "expected"), CASES, ids=lambda x: json.dumps(x)[:60])
 def test_value_for_each_keyword(schema: Schema, expected: Any) -> None:
     validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    if "additionalItems" in json.dumps(schema) or "True}" in repr(schema).replace(" ", ""):
+    draft4 = "additionalItems" in json.dumps(schema) or "True}" in repr(schema).replace(" ", "")
+    if draft4 or (isinstance(schema, dict) and isinstance(schema.get("items"), list)):
         validator = jsonschema.Draft4Validator
     value = assert_valid(schema, validator)
     if expected is not None:  # as JSON, where 1, 1.0 and true differ
@@ -517,6 +564,26 @@ REFUSALS: list[tuple[Schema | bool, str, str]] = [
     ),
     ({"anyOf": []}, "#", "anyOf is empty"),
     (
+        {"type": "object", "properties": {"a/b~c": False}, "required": ["a/b~c"]},
+        "#/properties/a~1b~0c",
+        "the schema is `false`",
+    ),
+    (
+        {"anyOf": [False, {"const": 1, "type": "string"}]},
+        "#",
+        "#/anyOf/0: the schema is `false`, which no value fits; "
+        "#/anyOf/1: no listed value (enum, const) fits",
+    ),
+    ({"allOf": [{"$ref": "#/nope"}]}, "#/allOf/0", "$ref '#/nope' leads to nothing"),
+    ({"type": "array", "prefixItems": [False], "minItems": 1}, "#/prefixItems/0", "the schema is"),
+    (
+        {"type": "array", "prefixItems": [{}], "items": False, "minItems": 2},
+        "#/items",
+        "the schema",
+    ),
+    ({"type": "array", "items": [False], "minItems": 1}, "#/items/0", "the schema is `false`"),
+    ({"type": "array", "items": False, "minItems": 1}, "#/items", "the schema is `false`"),
+    (
         {"anyOf": [False, {"type": "string", "minLength": 2}], "maxLength": 1},
         "#",
         "#/anyOf/0: the schema is `false`",
@@ -605,6 +672,9 @@ def test_deeply_nested_refs_are_refused_past_the_cap() -> None:
     defs["d5000"] = {"const": 1}
     with pytest.raises(UnsatisfiableSchema, match="nested deeper than"):
         value_for({"$ref": "#/$defs/d0", "$defs": defs})
+    # A chain just within the cap: each ref followed is one level.
+    defs[f"d{MAX_DEPTH - 1}"] = {"const": 1}
+    assert value_for({"$ref": "#/$defs/d0", "$defs": defs}) == 1
 
 
 def test_checking_refs_that_never_end_is_refused() -> None:

@@ -224,7 +224,7 @@ class _Builder:
                 whys.append(f"{error.pointer}: {error.reason}")
                 continue
             fits = [self.matches(value, b) for b in branches]
-            if not (fits[i] and self.matches(value, rest)):
+            if not fits[i]:  # merging keeps the first of two clashing keywords, `rest`'s
                 whys.append(f"{where.pointer}: the branch does not combine with its siblings")
             elif key == "anyOf" or sum(fits) == 1:
                 return value
@@ -514,8 +514,8 @@ def _number_ok(value: Any, schema: Mapping[str, Any]) -> bool:
     return bool(value % step == 0)
 
 
-def _numbers(schema: Mapping[str, Any], pointer: str, integer: bool) -> Iterator[int | float]:
-    """Numbers that fit, nearest zero first; for `number`, the interval's middle too."""
+def _numbers(schema: Mapping[str, Any], pointer: str, integer: bool) -> Iterable[int | float]:
+    """Numbers to try, nearest zero first; for `number`, the middle of the bounds too."""
     low, high = _bounds(schema)
     if low and high and (low[0] > high[0] or (low[0] == high[0] and (low[1] or high[1]))):
         at_least, at_most = (">" if low[1] else ">=", low[0]), ("<" if high[1] else "<=", high[0])
@@ -527,9 +527,9 @@ def _numbers(schema: Mapping[str, Any], pointer: str, integer: bool) -> Iterator
     last = None if high is None else math.floor(high[0] / step)
     steps = itertools.islice(_nearest_zero(first, last), _SCAN)
     found: Iterable[int | float] = (int(k * step) if integer else float(k * step) for k in steps)
-    if not integer and low and high and "multipleOf" not in schema:
+    if not integer and low and high:  # between two bounds, maybe no whole multiple fits
         found = itertools.chain(found, [float((low[0] + high[0]) / 2)])
-    return (n for n in found if _number_ok(n, schema))
+    return found  # the caller drops those out of bounds
 
 
 def _show(bound: tuple[str, Fraction]) -> str:
