@@ -91,6 +91,8 @@ def test_path_is_compared_without_its_slashes_or_searched_by_a_regex() -> None:
     assert problems(path="/chat/completions/") == []
     assert problems(Asked(path="/v1/messages/"), path="v1/messages") == []
     assert problems(path=re.compile("completions$")) == []
+    assert problems(Asked(path="models/"), path="models/X") == ["path is 'models/', not 'models/X'"]
+    assert problems(Asked(path="models/X"), path="models/") == ["path is 'models/X', not 'models/'"]
     assert problems(path="completions") == ["path is 'chat/completions', not 'completions'"]
     assert problems(path="chat/completions/x") == [
         "path is 'chat/completions', not 'chat/completions/x'"
@@ -103,6 +105,47 @@ def test_path_is_compared_without_its_slashes_or_searched_by_a_regex() -> None:
 def test_shown_writes_a_matcher_as_the_test_wrote_it() -> None:
     assert shown("a'b") == '"a\'b"'
     assert shown(re.compile(r"\d+")) == "re.compile('\\\\d+')"
+    # the pattern as written; its flags are left out, as the matcher's kind is what matters
+    assert shown(re.compile("refund", re.I)) == "re.compile('refund')"
+
+
+def test_every_failing_matcher_is_named_in_order() -> None:
+    asked = Asked(
+        provider="groq",
+        model="llama",
+        path="v1/x",
+        body={"n": 1},
+        conversation=Conversation(
+            messages=(Message("user", "hi"),),
+            system="sys",
+            tool_results=(ToolResult("f", None, "ok"),),
+        ),
+        metadata={"m": 1},
+    )
+    assert problems(
+        asked,
+        provider="openai",
+        model="gpt",
+        path="chat",
+        prompt="bye",
+        system="other",
+        tools=["t"],
+        tool_result=False,
+        metadata={"m": 2},
+        body={"n": 2},
+        match=lambda call: True,
+    ) == [
+        "provider is 'groq', not 'openai'",
+        "model is 'llama', not 'gpt'",
+        "path is 'v1/x', not 'chat'",
+        "prompt does not contain 'bye' (last user message: 'hi')",
+        "system prompt does not contain 'other' (system prompt: 'sys')",
+        "tools offered are [], without ['t']",
+        "the request carries tool results ['f']",
+        "metadata['m'] is 1, not 2",
+        "body['n'] is 1, not 2",
+    ]
+    assert asked.calls == 0
 
 
 # --- what the request says ----------------------------------------------------------------
@@ -298,6 +341,7 @@ def test_a_match_function_that_raises_is_a_mismatch_with_its_traceback() -> None
     assert trace.startswith("Traceback (most recent call last):\n")
     assert 'raise KeyError("tier")' in trace
     assert trace.endswith("KeyError: 'tier'")
+    assert all(line.startswith(("Traceback", "  ", "KeyError")) for line in trace.splitlines())
 
 
 class Callable_:
