@@ -451,10 +451,10 @@ class MockGateway(Judging):
         )
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
-        if self._direct.refuses(request):
-            return self._direct.refuse(request)
         if self._logs_api.is_logs_request(request):
             return self._logs_api.handle(request)
+        if not self._fake.is_gateway_request(request) and self._direct.refuses(request):
+            return self._direct.refuse(request)
         return self._fake.handle(request)
 
     def handler(self, request: httpx.Request) -> httpx.Response:

@@ -112,8 +112,13 @@ class ProviderHosts:
         self.rules = tuple(HostRule(pattern, slug) for pattern, slug in PROVIDER_HOSTS) + tuple(
             HostRule(pattern, None) for pattern in extra
         )
+        self._seen: dict[str, HostRule | None] = {}
 
     def match(self, host: str) -> HostRule | None:
         """The first rule *host* matches, or None for a host that is not a provider's."""
-        host = host.lower().rstrip(".")
-        return next((rule for rule in self.rules if rule.matches(host)), None)
+        if host in self._seen:  # an app calls few hosts, many times: ~30 rules a lookup
+            return self._seen[host]
+        name = host.lower().rstrip(".")
+        rule = next((rule for rule in self.rules if rule.matches(name)), None)
+        self._seen[host] = rule
+        return rule

@@ -114,6 +114,20 @@ def check_aliases(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+# Every header any provider reads its key from: the only ones worth decoding per request.
+KEY_NAMES = frozenset(name for names in KEY_HEADERS.values() for name in names if name != QUERY_KEY)
+
+
+def key_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """The provider-key headers among *raw* header pairs, decoded."""
+    found = []
+    for name, value in raw:
+        lowered = name.decode("latin-1").lower()
+        if lowered in KEY_NAMES:
+            found.append((lowered, value.decode("latin-1")))
+    return found
+
+
 @dataclass(frozen=True)
 class CredentialPolicy:
     """The gateway's credential setting and the aliases its stored keys are under."""

@@ -42,6 +42,7 @@ from .credentials import (
     CredentialPolicy,
     Shown,
     authorized,
+    key_headers,
     refusal,
     settle,
 )
@@ -525,7 +526,11 @@ class _Draft:
             parsed,
             headers,
             digests,
-            Shown.of(request.headers.multi_items(), cf, "key" in request.url.params),
+            Shown.of(
+                key_headers(request.headers.raw),
+                cf,
+                bool(request.url.query) and "key" in request.url.params,
+            ),
             request.headers.get("user-agent"),
         )
 
