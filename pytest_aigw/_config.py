@@ -5,7 +5,7 @@
     gateway_id     gateway_id="..."                aigw_gateway_id   test-gateway
     strict         strict=True|False               aigw_strict       true
     authenticated  authenticated=True|False        -                 false
-    credentials    credentials="provider"|"byok"|"unified"|None   -  None (keys unchecked)
+    credentials    credentials="provider"|"byok"|"unified"|None   -  "provider"
     byok_aliases   byok_aliases=["default", ...]   -                 ["default"]
     cache_ttl      cache_ttl=seconds|None          -                 None (no caching)
     logs           logs=LogSettings(...)           -                 LogSettings()
@@ -325,7 +325,7 @@ class GatewayOptions:
     gateway_id: str
     strict: bool
     authenticated: bool = False
-    credentials: str | None = None
+    credentials: str | None = "provider"  # None: keys not checked
     byok_aliases: Sequence[str] = ("default",)
     cache_ttl: int | None = None
     logs: Any = None  # a LogSettings; typed loosely so this module imports nothing heavy

@@ -118,7 +118,7 @@ class MockGateway(Judging):
         id_format: IdFormat = DEFAULT_ID_FORMAT,
         allow_direct: bool = False,
         provider_hosts: Sequence[str] = (),
-        credentials: str | None = None,
+        credentials: str | None = "provider",
         byok_aliases: Iterable[str] = DEFAULT_ALIASES,
     ) -> None:
         validate_ids(account_id, gateway_id)
@@ -175,9 +175,10 @@ class MockGateway(Judging):
     def credentials(self) -> str | None:
         """Who pays when a request brings no provider key.
 
-        ``None`` (the default): keys are not checked; ``"provider"``: nobody, the
-        provider answers 401; ``"byok"``: a key stored on the gateway; ``"unified"``:
-        Unified Billing. Stored keys and credits need `cf-aig-authorization`.
+        ``"provider"`` (the default): nobody, the provider answers 401 as the real
+        gateway without stored keys does; ``"byok"``: a key stored on the gateway;
+        ``"unified"``: Unified Billing; ``None``: keys are not checked (for apps that
+        rightly send none). Stored keys and credits need `cf-aig-authorization`.
         """
         return self._fake.credentials.mode
 

@@ -36,7 +36,7 @@ _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
 _MARKERS = (
     "aigw(*, strict=True, account_id=..., gateway_id=..., authenticated=False,"
-    " credentials=None, byok_aliases=['default'], cache_ttl=None, logs=LogSettings(...),"
+    " credentials='provider', byok_aliases=['default'], cache_ttl=None, logs=LogSettings(...),"
     " id_format='uuid7', allow_direct=False): settings of the fake AI Gateway for this"
     " test; see the README section 'Markers'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
