@@ -54,6 +54,7 @@ MESSAGES = [
 MODEL = "gpt-4o-mini"
 PAYLOAD = {"model": MODEL, "messages": MESSAGES, "stream": True}
 BASELINE_HEADERS = {"content-type": "text/event-stream"}
+KEY = {"authorization": "Bearer sk-test"}  # the provider key an app sends
 
 
 class LineResponse(Protocol):
@@ -64,7 +65,12 @@ class StreamingClient(Protocol):
     """What httpx.Client and httpx2.Client share for this benchmark."""
 
     def stream(
-        self, method: str, url: str, *, json: Any | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any | None = None,
+        headers: dict[str, str] | None = None,
     ) -> AbstractContextManager[LineResponse]: ...
 
 
@@ -105,7 +111,7 @@ def read_lines(client: StreamingClient, url: str, expected: int) -> Stream:
     """Stream one reply with *client*, counting its ``data:`` events."""
     chunks, first = 0, 0.0
     start = time.perf_counter()
-    with client.stream("POST", url, json=PAYLOAD) as response:
+    with client.stream("POST", url, json=PAYLOAD, headers=KEY) as response:
         for line in response.iter_lines():
             if line.startswith("data:"):
                 if not chunks:
@@ -135,7 +141,7 @@ def run(
     text = long_text(words)
     gw = MockGateway(strict=False)
     url = gw.url("openai") + "/chat/completions"
-    request = httpx.Request("POST", url, json=PAYLOAD)
+    request = httpx.Request("POST", url, json=PAYLOAD, headers=KEY)
     gw.respond(content=text, times=None)
     body = gw.handler(request).content  # (b) serves exactly the events the fake builds
     events = [event + b"\n\n" for event in body.split(b"\n\n") if event]

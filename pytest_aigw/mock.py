@@ -148,9 +148,10 @@ class MockGateway(Judging):
     def credentials(self) -> str | None:
         """Who pays when a request brings no provider key.
 
-        ``None`` (the default): keys are not checked; ``"provider"``: nobody, the
-        provider answers 401; ``"byok"``: a key stored on the gateway; ``"unified"``:
-        Unified Billing. Stored keys and credits need `cf-aig-authorization`.
+        ``"provider"`` (the default): nobody, the provider answers 401 as the real
+        gateway without stored keys does; ``"byok"``: a key stored on the gateway;
+        ``"unified"``: Unified Billing; ``None``: keys are not checked (for apps that
+        rightly send none). Stored keys and credits need `cf-aig-authorization`.
         """
         return self._fake.credentials.mode
 

@@ -297,7 +297,7 @@ class GatewayArgs(TypedDict, total=False):
         Literal["provider", "byok", "unified"] | None,
         Setting(
             _credentials(),
-            None,
+            "provider",
             "who holds provider keys: the app ('provider': a request without one gets the"
             " provider's 401), keys stored on the gateway ('byok'), or Unified Billing"
             " ('unified')",

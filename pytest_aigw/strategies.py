@@ -340,6 +340,10 @@ def chat_requests(
     ``workers-ai`` (``/run`` of a chat model) or ``google-ai-studio``
     (``generateContent``). *stream* True or False fixes ``stream``; None draws it (Google
     streams by URL, not by body). Shrinks toward one short user message.
+
+    These are bodies only: post them with the provider's key, as the app's client would
+    (``Authorization: Bearer ...``; ``x-api-key`` for Anthropic, ``x-goog-api-key`` for
+    Google AI Studio), since the fake refuses a keyless request as the provider does.
     """
     if provider not in PROVIDERS:
         raise InvalidArgument(f"provider={provider!r} must be one of {', '.join(PROVIDERS)}")

@@ -26,7 +26,7 @@ def test_the_plugin_fixture_answers_httpx(aigw: pytest_aigw.MockGateway) -> None
     response = httpx.post(
         aigw.url("openai") + "/chat/completions",
         json={"model": "gpt-4o-mini", "messages": []},
-        headers={"cf-aig-metadata": '{"user": "smoke"}'},
+        headers={"authorization": "Bearer sk-test", "cf-aig-metadata": '{"user": "smoke"}'},
     )
     assert response.status_code == 200
     assert aigw.calls.last.metadata == {"user": "smoke"}
@@ -36,8 +36,10 @@ def test_the_loopback_server_answers_urllib(aigw_server: pytest_aigw.MockGateway
     request = urllib.request.Request(
         aigw_server.url("openai") + "/chat/completions",
         data=json.dumps({"model": "gpt-4o-mini", "messages": []}).encode(),
+        headers={"authorization": "Bearer sk-test"},
     )
     with urllib.request.urlopen(request) as response:
+        assert response.status == 200
         assert response.headers["cf-aig-log-id"] == aigw_server.log_ids[0]
 
 

@@ -116,7 +116,7 @@ def test_sigterm_stops_cleanly_and_lists_what_the_real_gateway_would_refuse(
     requests.post(
         served.urls["AIGW_GATEWAY_URL"] + "/openai/chat/completions",
         json={"model": "gpt-4o-mini", "messages": []},
-        headers={"cf-aig-metadata": too_many_keys},
+        headers={"Authorization": "Bearer sk-test", "cf-aig-metadata": too_many_keys},
     )
     code, err = served.stop(signal.SIGTERM)
     assert code == 0
@@ -202,6 +202,7 @@ def test_id_format_sets_the_log_ids_issued(args: tuple[str, ...], well_formed: A
         reply = requests.post(
             server.urls["AIGW_GATEWAY_URL"] + "/openai/chat/completions",
             json={"model": "gpt-4o-mini", "messages": []},
+            headers={"Authorization": "Bearer sk-test"},
         )
         log_id = reply.headers["cf-aig-log-id"]
         logs = f"{server.urls['AIGW_API_URL']}/accounts/{DEFAULT_ACCOUNT_ID}/ai-gateway/gateways"
@@ -210,7 +211,7 @@ def test_id_format_sets_the_log_ids_issued(args: tuple[str, ...], well_formed: A
         )
     finally:
         code, _ = server.stop()
-    assert code == 0
+    assert (code, reply.status_code) == (0, 200)
     assert well_formed(log_id)
     assert reply.headers["cf-aig-request-id"] == reply.headers["cf-aig-event-id"] == log_id
     assert got.json()["result"]["id"] == log_id

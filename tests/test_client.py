@@ -26,7 +26,8 @@ ACCOUNT, GATEWAY = "acct", "gw"
 
 @pytest.fixture
 def gw() -> Iterator[MockGateway]:
-    with MockGateway() as gateway, httpx.Client() as client:
+    key = {"authorization": "Bearer sk-test"}  # the app's provider key
+    with MockGateway() as gateway, httpx.Client(headers=key) as client:
         for n in range(5):
             client.post(
                 gateway.url("openai") + "/chat/completions",

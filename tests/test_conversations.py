@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from pytest_aigw import Call, ConfigError, MockGateway, reply, tool_call
 
 CHAT = "/chat/completions"
+# The provider key each client sends; the gateway checks it (credentials="provider").
+KEY = {"authorization": "Bearer sk-test"}
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -27,7 +29,8 @@ WEATHER_TOOL = {
 
 def chat(gw: MockGateway, *messages: dict[str, Any], **body: Any) -> httpx.Response:
     payload = {"model": "gpt-4o-mini", "messages": list(messages), **body}
-    return httpx.post(gw.url("openai") + CHAT, json=payload, headers=body.pop("headers", {}))
+    headers = {**KEY, **body.pop("headers", {})}
+    return httpx.post(gw.url("openai") + CHAT, json=payload, headers=headers)
 
 
 def user(text: str) -> dict[str, str]:
@@ -40,17 +43,19 @@ def text_of(response: httpx.Response) -> Any:
 
 def anthropic(gw: MockGateway, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(
-        gw.url("anthropic") + "/v1/messages", json={"model": "claude-sonnet-5", **body}
+        gw.url("anthropic") + "/v1/messages",
+        json={"model": "claude-sonnet-5", **body},
+        headers={"x-api-key": "sk-ant-test"},
     )
 
 
 def gemini(gw: MockGateway, body: dict[str, Any]) -> httpx.Response:
     url = gw.url("google-ai-studio") + "/v1beta/models/gemini-2.5-flash:generateContent"
-    return httpx.post(url, json=body)
+    return httpx.post(url, json=body, headers={"x-goog-api-key": "test-key"})
 
 
 def responses(gw: MockGateway, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(gw.url("openai") + "/responses", json={"model": "gpt-5", **body})
+    return httpx.post(gw.url("openai") + "/responses", json={"model": "gpt-5", **body}, headers=KEY)
 
 
 # --- matchers -----------------------------------------------------------------------------
@@ -246,7 +251,8 @@ def test_a_reply_function_that_raises_fails_the_test_with_its_traceback(
         def test_app(aigw):
             aigw.respond(broken)
             reply = httpx.post(aigw.url("openai") + "/chat/completions",
-                               json={"model": "m", "messages": []})
+                               json={"model": "m", "messages": []},
+                               headers={"authorization": "Bearer sk-test"})
             assert reply.status_code == 500
             assert reply.headers["x-should-retry"] == "false"
             assert reply.json()["error"][0]["message"].startswith(

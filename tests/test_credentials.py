@@ -36,15 +36,60 @@ def log_of(gw: MockGateway) -> dict[str, Any]:
     return dict(gw.logs.get(gw.log_ids[-1]).raw)
 
 
-# --- default: keys are not checked ---------------------------------------------------------
+# --- the default: provider keys are checked ------------------------------------------------
 
 
-def test_by_default_keys_are_not_checked_and_logs_say_nobody_else_paid() -> None:
+def test_by_default_a_request_needs_its_provider_key_and_logs_say_nobody_else_paid() -> None:
     with MockGateway() as gw:
+        assert gw.credentials == "provider"
+        refused = chat(gw, {})
+        assert chat(gw, KEY).status_code == 200
+        log = log_of(gw)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == (
+        "You didn't provide an API key. You need to provide your API key in an Authorization"
+        " header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). [pytest-aigw: the"
+        " request to openai carried no provider key (authorization header): the gateway holds"
+        " no stored key (credentials='provider', the default), so it forwarded the request"
+        " without one. Fix: give the client the provider's API key as in production (any"
+        " value will do in tests, e.g. api_key='sk-test'), or, if the app relies on a key"
+        " stored on the gateway or on Unified Billing, mark the test"
+        " @pytest.mark.aigw(credentials='byok') or credentials='unified' (then send"
+        " cf-aig-authorization).]"
+    )
+    assert (log["wholesale"], log["byok"], log["authentication"]) == (False, False, False)
+
+
+def test_credentials_none_checks_no_keys() -> None:
+    with MockGateway(credentials=None) as gw:
         assert gw.credentials is None
         assert chat(gw, {}).status_code == 200
         log = log_of(gw)
-    assert (log["wholesale"], log["byok"], log["authentication"]) == (False, False, False)
+    assert (log["wholesale"], log["byok"]) == (False, False)
+
+
+def test_the_fixture_checks_keys_unless_marked_credentials_none(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import httpx
+            import pytest
+
+            def post(aigw):
+                return httpx.post(aigw.url("openai") + "/chat/completions", json={})
+
+            def test_default(aigw):
+                assert aigw.credentials == "provider"
+                assert post(aigw).status_code == 401
+
+            @pytest.mark.aigw(credentials=None)
+            def test_opted_out(aigw):
+                assert aigw.credentials is None
+                assert post(aigw).status_code == 200
+            """
+        )
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
 
 # --- credentials="provider": the app's own keys ---------------------------------------------
@@ -362,6 +407,8 @@ def test_settings_are_attributes_a_test_can_change() -> None:
         assert (gw.credentials, gw.byok_aliases) == ("byok", ("team-a",))
         gw.credentials = None
         assert chat(gw, {}).status_code == 200
+        gw.credentials = "provider"
+        assert chat(gw, {}).status_code == 401
 
 
 @pytest.mark.parametrize(

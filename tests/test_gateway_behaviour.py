@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -18,6 +19,15 @@ STEPS_WANTED = (
     "the universal endpoint takes a JSON array of steps"
     ' [{"provider": ..., "endpoint": ..., "query": {...}}, ...]'
 )
+
+
+# The provider keys the app's clients send; the gateway checks them (credentials="provider").
+KEYS = {"authorization": "Bearer sk-test", "x-goog-api-key": "test-key"}
+
+
+def post(url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    """`httpx.post` with the provider keys; *headers* add to or replace them."""
+    return httpx.post(url, headers={**KEYS, **(headers or {})}, **kwargs)
 
 
 def events(response: httpx.Response) -> list[Any]:
@@ -46,7 +56,7 @@ def test_openai_chat_stream_sends_a_chunk_per_piece_usage_and_done() -> None:
     with MockGateway() as gw:
         gw.respond(["Hel", "lo"])
         body = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
-        reply = httpx.post(gw.url("openai") + "/chat/completions", json=body)
+        reply = post(gw.url("openai") + "/chat/completions", json=body)
     assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert "content-length" not in reply.headers
     sent = events(reply)
@@ -66,7 +76,7 @@ def test_openai_chat_stream_sends_a_chunk_per_piece_usage_and_done() -> None:
 
 def test_default_content_streams_word_by_word() -> None:
     with MockGateway() as gw:
-        reply = httpx.post(gw.url("openai") + "/chat/completions", json={**CHAT, "stream": True})
+        reply = post(gw.url("openai") + "/chat/completions", json={**CHAT, "stream": True})
     pieces = [e["choices"][0]["delta"].get("content") for e in events(reply)[1:-2]]
     assert len(pieces) == len(DEFAULT_CONTENT.split())
     assert "".join(pieces) == DEFAULT_CONTENT
@@ -76,7 +86,7 @@ def test_anthropic_stream_has_the_full_event_sequence() -> None:
     with MockGateway() as gw:
         gw.respond("Hi there")
         body = {"model": "claude-sonnet-5", "messages": [], "stream": True}
-        reply = httpx.post(gw.url("anthropic") + "/v1/messages", json=body)
+        reply = post(gw.url("anthropic") + "/v1/messages", json=body)
     names = [line[len("event: ") :] for line in reply.text.splitlines() if line.startswith("event")]
     assert names == [
         "message_start",
@@ -95,8 +105,8 @@ def test_anthropic_stream_has_the_full_event_sequence() -> None:
 def test_workers_ai_and_google_streams() -> None:
     with MockGateway() as gw:
         gw.respond("one two", times=2)
-        workers = httpx.post(f"{gw.url('workers-ai')}/{WORKERS_MODEL}", json={"stream": True})
-        google = httpx.post(
+        workers = post(f"{gw.url('workers-ai')}/{WORKERS_MODEL}", json={"stream": True})
+        google = post(
             gw.url("google-ai-studio")
             + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
             json={"contents": []},
@@ -113,7 +123,7 @@ def test_workers_ai_and_google_streams() -> None:
 def test_stream_false_in_a_script_answers_a_streaming_request_with_json() -> None:
     with MockGateway() as gw:
         gw.respond("plain", stream=False)
-        reply = httpx.post(gw.url("openai") + "/chat/completions", json={**CHAT, "stream": True})
+        reply = post(gw.url("openai") + "/chat/completions", json={**CHAT, "stream": True})
     assert reply.json()["choices"][0]["message"]["content"] == "plain"
 
 
@@ -124,7 +134,7 @@ def test_universal_falls_back_to_the_next_step_and_says_which_answered() -> None
     with MockGateway() as gw:
         gw.fail(503, provider="openai")
         gw.respond("from workers", provider="workers-ai")
-        reply = httpx.post(
+        reply = post(
             gw.gateway_url,
             json=[step("openai", "chat/completions"), step("workers-ai", WORKERS_MODEL, {})],
         )
@@ -145,7 +155,7 @@ def test_universal_step_timeout_moves_on_to_the_next_step() -> None:
     with MockGateway() as gw:
         gw.respond("slow", provider="openai", latency=0.2)
         gw.respond("fast", provider="groq")
-        reply = httpx.post(
+        reply = post(
             gw.gateway_url,
             json=[
                 step("openai", "chat/completions", config={"requestTimeout": 20}),
@@ -160,7 +170,7 @@ def test_universal_when_every_step_fails_answers_with_the_last_failure() -> None
     with MockGateway() as gw:
         gw.fail(500, provider="openai")
         gw.fail(503, provider="groq")
-        reply = httpx.post(
+        reply = post(
             gw.gateway_url,
             json=[step("openai", "chat/completions"), step("groq", "chat/completions")],
         )
@@ -170,7 +180,7 @@ def test_universal_when_every_step_fails_answers_with_the_last_failure() -> None
 
 def test_universal_takes_a_single_object_and_step_metadata_wins() -> None:
     with MockGateway() as gw:
-        reply = httpx.post(
+        reply = post(
             gw.gateway_url,
             json=step("openai", "chat/completions", headers={"cf-aig-metadata": '{"s": 1}'}),
             headers={"cf-aig-metadata": '{"top": 1}'},
@@ -192,7 +202,7 @@ def test_universal_takes_a_single_object_and_step_metadata_wins() -> None:
 )
 def test_a_bad_universal_body_gets_the_input_error(body: Any, detail: str) -> None:
     with MockGateway() as gw:
-        reply = httpx.post(gw.gateway_url, json=body)
+        reply = post(gw.gateway_url, json=body)
     assert reply.status_code == 400
     assert reply.json()["error"] == [{"code": 7003, "message": f"User Input Error: {detail}"}]
     assert (gw.calls.last.status_code, gw.calls.last.log_id) == (400, None)
@@ -211,7 +221,7 @@ def test_get_on_the_gateway_root_is_unexpected() -> None:
 def test_compat_answers_openai_shaped_and_records_the_provider() -> None:
     with MockGateway() as gw:
         gw.respond("via compat", provider="anthropic", model="anthropic/claude-sonnet-5")
-        reply = httpx.post(
+        reply = post(
             gw.url("compat") + "/chat/completions",
             json={**CHAT, "model": "anthropic/claude-sonnet-5"},
         )
@@ -231,7 +241,7 @@ def test_compat_answers_openai_shaped_and_records_the_provider() -> None:
 def test_compat_provider_errors_are_openai_shaped() -> None:
     with MockGateway() as gw:
         gw.fail(500, provider="anthropic")
-        reply = httpx.post(
+        reply = post(
             gw.url("compat") + "/chat/completions", json={**CHAT, "model": "anthropic/claude"}
         )
     assert reply.json()["error"]["type"] == "server_error"
@@ -239,7 +249,7 @@ def test_compat_provider_errors_are_openai_shaped() -> None:
 
 def test_compat_without_a_provider_prefix_gets_the_validation_error() -> None:
     with MockGateway() as gw:
-        reply = httpx.post(gw.url("compat") + "/chat/completions", json=CHAT)
+        reply = post(gw.url("compat") + "/chat/completions", json=CHAT)
     assert reply.status_code == 400
     assert reply.json()["error"] == [
         {
@@ -260,7 +270,7 @@ def test_an_authenticated_gateway_refuses_requests_without_a_bearer_token(
 ) -> None:
     headers = {} if token is None else {"cf-aig-authorization": token}
     with MockGateway(authenticated=True) as gw:
-        reply = httpx.post(gw.url("openai") + "/chat/completions", json=CHAT, headers=headers)
+        reply = post(gw.url("openai") + "/chat/completions", json=CHAT, headers=headers)
     assert reply.status_code == 401
     body = reply.json()
     assert (body["internalCode"], body["message"], body["error"]) == (
@@ -274,7 +284,7 @@ def test_an_authenticated_gateway_refuses_requests_without_a_bearer_token(
 
 def test_an_authenticated_gateway_answers_with_a_token_and_never_stores_it() -> None:
     with MockGateway(authenticated=True) as gw:
-        reply = httpx.post(
+        reply = post(
             gw.url("openai") + "/chat/completions",
             json=CHAT,
             headers={"cf-aig-authorization": "Bearer cf-secret"},
@@ -296,7 +306,7 @@ def test_request_handling_headers_are_parsed_and_recorded() -> None:
         "cf-aig-backoff": "exponential",
     }
     with MockGateway() as gw:
-        httpx.post(gw.url("openai") + "/chat/completions", json=CHAT, headers=headers)
+        post(gw.url("openai") + "/chat/completions", json=CHAT, headers=headers)
     options = gw.calls.last.options
     assert (
         options.request_timeout,
@@ -333,9 +343,7 @@ def test_out_of_range_values_get_the_gateway_input_error(
     header: str, value: str, rule: str
 ) -> None:
     with MockGateway() as gw:
-        reply = httpx.post(
-            gw.url("openai") + "/chat/completions", json=CHAT, headers={header: value}
-        )
+        reply = post(gw.url("openai") + "/chat/completions", json=CHAT, headers={header: value})
     assert reply.status_code == 400
     message = f"User Input Error: {header} must be {rule}, got {value!r}"
     assert reply.json()["error"] == [{"code": 7003, "message": message}]
@@ -345,7 +353,7 @@ def test_out_of_range_values_get_the_gateway_input_error(
 def test_a_provider_slower_than_the_request_timeout_gets_the_gateway_timeout() -> None:
     with MockGateway() as gw:
         gw.respond("late", latency=5)
-        reply = httpx.post(
+        reply = post(
             gw.url("openai") + "/chat/completions",
             json=CHAT,
             headers={"cf-aig-request-timeout": "30"},
@@ -360,14 +368,14 @@ def test_the_gateway_retries_provider_errors_up_to_max_attempts() -> None:
         gw.fail(500, times=2)
         gw.respond("third time lucky")
         gw.fail(400)  # not retried: the request itself is wrong
-        retried = httpx.post(
+        retried = post(
             gw.url("openai") + "/chat/completions", json=CHAT, headers={"cf-aig-max-attempts": "3"}
         )
-        not_retried = httpx.post(
+        not_retried = post(
             gw.url("openai") + "/chat/completions", json=CHAT, headers={"cf-aig-max-attempts": "3"}
         )
         gw.respond("after the 400")
-        httpx.post(gw.url("openai") + "/chat/completions", json=CHAT)
+        post(gw.url("openai") + "/chat/completions", json=CHAT)
     assert retried.json()["choices"][0]["message"]["content"] == "third time lucky"
     assert not_retried.status_code == 400
     assert [c.attempts for c in gw.calls] == [3, 1, 1]
@@ -376,7 +384,7 @@ def test_the_gateway_retries_provider_errors_up_to_max_attempts() -> None:
 def test_latency_delays_the_first_byte() -> None:
     with MockGateway() as gw:
         gw.respond("slow", latency=0.05)
-        reply = httpx.post(gw.url("openai") + "/chat/completions", json=CHAT)
+        reply = post(gw.url("openai") + "/chat/completions", json=CHAT)
     assert reply.elapsed.total_seconds() >= 0.05
 
 
@@ -384,9 +392,7 @@ def test_latency_delays_the_first_byte() -> None:
 
 
 def post_cached(gw: MockGateway, headers: dict[str, str], **body: Any) -> httpx.Response:
-    return httpx.post(
-        gw.url("openai") + "/chat/completions", json={**CHAT, **body}, headers=headers
-    )
+    return post(gw.url("openai") + "/chat/completions", json={**CHAT, **body}, headers=headers)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ and both formats through the Logs API."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -23,6 +24,15 @@ AUTH = {"authorization": "Bearer t"}
 CACHED = {"cf-aig-cache-ttl": "60"}
 
 
+# The provider keys the app's clients send; the gateway checks them (credentials="provider").
+KEYS = {"authorization": "Bearer sk-test", "x-goog-api-key": "test-key"}
+
+
+def post(url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    """`httpx.post` with the provider keys; *headers* add to or replace them."""
+    return httpx.post(url, headers={**KEYS, **(headers or {})}, **kwargs)
+
+
 def step(provider: str, endpoint: str, query: Any = None, **extra: Any) -> dict[str, Any]:
     return {"provider": provider, "endpoint": endpoint, "query": query or CHAT, **extra}
 
@@ -39,11 +49,11 @@ def logs_url(gw: MockGateway) -> str:
 def test_a_single_step_answer_carries_one_id_in_every_id_header(id_format: Any) -> None:
     with MockGateway(id_format=id_format) as gw:
         replies = [
-            httpx.post(gw.url("openai") + "/chat/completions", json=CHAT),
-            httpx.post(gw.url("compat") + "/chat/completions", json={**CHAT, "model": "openai/m"}),
-            httpx.post(gw.gateway_url, json=[step("openai", "chat/completions")]),
-            httpx.post(gw.url("openai") + "/chat/completions", json=CHAT, headers=CACHED),
-            httpx.post(gw.url("openai") + "/chat/completions", json=CHAT, headers=CACHED),
+            post(gw.url("openai") + "/chat/completions", json=CHAT),
+            post(gw.url("compat") + "/chat/completions", json={**CHAT, "model": "openai/m"}),
+            post(gw.gateway_url, json=[step("openai", "chat/completions")]),
+            post(gw.url("openai") + "/chat/completions", json=CHAT, headers=CACHED),
+            post(gw.url("openai") + "/chat/completions", json=CHAT, headers=CACHED),
         ]
     assert replies[-1].headers["cf-aig-cache-status"] == "HIT"  # a cache hit has its own id
     for reply, call, log_id in zip(replies, gw.calls, gw.log_ids, strict=True):
@@ -58,7 +68,7 @@ def test_a_single_step_answer_carries_one_id_in_every_id_header(id_format: Any) 
 
 def test_a_clients_event_id_is_echoed_and_kept_in_call_and_log() -> None:
     with MockGateway() as gw:
-        reply = httpx.post(
+        reply = post(
             gw.url("openai") + "/chat/completions", json=CHAT, headers={"cf-aig-event-id": "ev-1"}
         )
         log_id = reply.headers["cf-aig-log-id"]
@@ -71,8 +81,8 @@ def test_a_clients_event_id_is_echoed_and_kept_in_call_and_log() -> None:
 
 def test_a_refused_request_has_no_ids_but_still_echoes_the_clients_event_id() -> None:
     with MockGateway(authenticated=True, strict=False) as gw:
-        plain = httpx.post(gw.url("openai") + "/chat/completions", json=CHAT)
-        traced = httpx.post(
+        plain = post(gw.url("openai") + "/chat/completions", json=CHAT)
+        traced = post(
             gw.url("openai") + "/chat/completions", json=CHAT, headers={"cf-aig-event-id": "ev-2"}
         )
     assert plain.status_code == traced.status_code == 401
@@ -85,7 +95,7 @@ def test_a_universal_request_answered_after_a_fallback_has_its_own_request_id() 
     with MockGateway() as gw:
         gw.fail(503, provider="openai")
         gw.respond("from workers", provider="workers-ai")
-        reply = httpx.post(
+        reply = post(
             gw.gateway_url,
             json=[step("openai", "chat/completions"), step("workers-ai", WORKERS_MODEL, {"x": 1})],
         )
@@ -104,7 +114,7 @@ def test_a_universal_fallback_echoes_the_clients_event_id_too() -> None:
     with MockGateway(id_format="ulid") as gw:
         gw.fail(500, provider="openai")
         gw.fail(503, provider="groq")
-        reply = httpx.post(
+        reply = post(
             gw.gateway_url,
             json=[step("openai", "chat/completions"), step("groq", "chat/completions")],
             headers={"cf-aig-event-id": "ev-3"},
@@ -148,7 +158,7 @@ def test_seeded_logs_of_both_formats_are_served_side_by_side() -> None:
     ulid, uuid7 = (item["id"] for item in SEEDED)
     with MockGateway() as gw:
         gw.seed_logs(SEEDED)
-        issued = httpx.post(gw.url("openai") + "/chat/completions", json=CHAT)
+        issued = post(gw.url("openai") + "/chat/completions", json=CHAT)
         fresh = issued.headers["cf-aig-log-id"]
         assert [log.id for log in gw.logs.iter(order_by_direction="asc")] == [ulid, uuid7, fresh]
         for log_id in (ulid, uuid7, fresh):
@@ -185,13 +195,14 @@ def test_the_marker_sets_the_id_format_end_to_end(
             from pytest_aigw.ids import {check} as well_formed
 
             CHAT = {{"model": "gpt-4o-mini", "messages": []}}
+            KEY = {{"authorization": "Bearer sk-test"}}
 
             @pytest.mark.aigw(id_format={id_format!r})
             def test_ids({fixture}):
                 gw = {fixture}
                 assert gw.id_format == {id_format!r}
                 replies = [
-                    httpx.post(gw.url("openai") + "/chat/completions", json=CHAT)
+                    httpx.post(gw.url("openai") + "/chat/completions", json=CHAT, headers=KEY)
                     for _ in range(3)
                 ]
                 ids = [r.headers["cf-aig-log-id"] for r in replies]

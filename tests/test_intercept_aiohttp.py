@@ -22,12 +22,13 @@ GATEWAY_HOST = "gateway.ai.cloudflare.com"
 SSE = {"content-type": "text/event-stream"}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**CHAT, "stream": True}
+KEY = {"Authorization": "Bearer sk-test"}  # the provider key the app's session sends
 T = TypeVar("T")
 
 
 def run(main: Callable[[aiohttp.ClientSession], Awaitable[T]]) -> T:
     async def session() -> T:
-        async with aiohttp.ClientSession() as client:
+        async with aiohttp.ClientSession(headers=KEY) as client:
             return await main(client)
 
     return asyncio.run(session())
@@ -237,7 +238,7 @@ def test_a_users_aioresponses_mock_keeps_its_own_hosts(aigw: MockGateway) -> Non
 def test_a_session_made_before_the_gateway_started_is_caught() -> None:
     # litellm and others keep one long-lived ClientSession for the whole process.
     async def main() -> str:
-        async with aiohttp.ClientSession() as client:
+        async with aiohttp.ClientSession(headers=KEY) as client:
             with MockGateway(strict=False) as aigw:
                 async with client.post(chat_url(aigw), json=CHAT) as response:
                     assert response.headers["cf-aig-log-id"] == aigw.log_ids[0]

@@ -20,6 +20,7 @@ GATEWAY_HOST = "gateway.ai.cloudflare.com"
 SSE = {"content-type": "text/event-stream"}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**CHAT, "stream": True}
+KEY = {"Authorization": "Bearer sk-test"}  # the provider key the app sends
 
 
 def chat_url(aigw: MockGateway) -> str:
@@ -49,14 +50,14 @@ def test_plain_json_reply_with_log_id_and_recorded_headers(aigw: MockGateway) ->
 
 def test_a_streamed_body_reaches_the_fake_chunked(aigw: MockGateway) -> None:
     body = iter([b'{"model": "gpt-4o-mini", ', b'"messages": []}'])
-    requests.post(chat_url(aigw), data=body, headers={"content-type": "application/json"})
+    requests.post(chat_url(aigw), data=body, headers={**KEY, "content-type": "application/json"})
     assert aigw.calls.last.request.headers["transfer-encoding"] == "chunked"
     assert aigw.calls.last.json == {"model": "gpt-4o-mini", "messages": []}
 
 
 def test_a_stream_arrives_event_by_event(aigw: MockGateway) -> None:
     aigw.respond(["Hel", "lo"], provider="openai")
-    with requests.post(chat_url(aigw), json=STREAM, stream=True) as response:
+    with requests.post(chat_url(aigw), json=STREAM, headers=KEY, stream=True) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         chunks = list(response.iter_content(chunk_size=None))
     assert len(chunks) == 5  # role, "Hel", "lo", finish, [DONE]: one read each
@@ -65,7 +66,7 @@ def test_a_stream_arrives_event_by_event(aigw: MockGateway) -> None:
 
 def test_iter_lines_reads_the_events(aigw: MockGateway) -> None:
     aigw.respond(["Hel", "lo"], provider="openai")
-    with requests.post(chat_url(aigw), json=STREAM, stream=True) as response:
+    with requests.post(chat_url(aigw), json=STREAM, headers=KEY, stream=True) as response:
         lines = [line for line in response.iter_lines() if line]
     assert lines[-1] == b"data: [DONE]"
     assert len(lines) == 5
@@ -99,7 +100,7 @@ def test_the_first_chunk_arrives_before_the_second_is_produced() -> None:
 
 
 def test_the_logs_api_answers_requests(aigw: MockGateway) -> None:
-    log_id = requests.post(chat_url(aigw), json=CHAT).headers["cf-aig-log-id"]
+    log_id = requests.post(chat_url(aigw), json=CHAT, headers=KEY).headers["cf-aig-log-id"]
     listed = requests.get(logs_url(aigw), headers={"Authorization": "Bearer t"}).json()
     assert [log["id"] for log in listed["result"]] == [log_id]
 
@@ -107,13 +108,13 @@ def test_the_logs_api_answers_requests(aigw: MockGateway) -> None:
 def test_a_scripted_timeout_raises_read_timeout(aigw: MockGateway) -> None:
     aigw.fail("timeout")
     with pytest.raises(requests.ReadTimeout, match="Read timed out"):
-        requests.post(chat_url(aigw), json=CHAT, timeout=30)
+        requests.post(chat_url(aigw), json=CHAT, headers=KEY, timeout=30)
 
 
 def test_a_dropped_connection_raises_connection_error(aigw: MockGateway) -> None:
     aigw.fail("disconnect")
     with pytest.raises(requests.ConnectionError, match="Remote end closed connection"):
-        requests.post(chat_url(aigw), json=CHAT)
+        requests.post(chat_url(aigw), json=CHAT, headers=KEY)
 
 
 def test_a_cut_stream_raises_chunked_encoding_error_mid_way(aigw: MockGateway) -> None:
@@ -121,7 +122,7 @@ def test_a_cut_stream_raises_chunked_encoding_error_mid_way(aigw: MockGateway) -
     got: list[bytes] = []
 
     def read_all() -> None:
-        with requests.post(chat_url(aigw), json=STREAM, stream=True) as response:
+        with requests.post(chat_url(aigw), json=STREAM, headers=KEY, stream=True) as response:
             got.extend(response.iter_content(chunk_size=None))
 
     with pytest.raises(requests.exceptions.ChunkedEncodingError, match="ended prematurely"):
@@ -135,7 +136,7 @@ def test_the_sessions_retries_apply_to_the_gateway(aigw: MockGateway) -> None:
     with requests.Session() as session:
         retry = Retry(total=1, allowed_methods=None)  # POST too
         session.mount("https://", HTTPAdapter(max_retries=retry))
-        assert session.post(chat_url(aigw), json=CHAT).status_code == 200
+        assert session.post(chat_url(aigw), json=CHAT, headers=KEY).status_code == 200
     assert len(aigw.calls) == 2
 
 
@@ -151,7 +152,7 @@ def test_a_users_responses_mock_keeps_its_hosts_and_lets_the_gateway_through(
     with responses.RequestsMock() as mocked:
         mocked.get("https://api.example.com/user", json={"id": 7})
         assert requests.get("https://api.example.com/user").json() == {"id": 7}
-        assert requests.post(chat_url(aigw), json=CHAT).status_code == 200
+        assert requests.post(chat_url(aigw), json=CHAT, headers=KEY).status_code == 200
     assert len(aigw.calls) == 1
 
 
@@ -159,7 +160,7 @@ def test_a_session_made_before_the_gateway_started_is_caught() -> None:
     with requests.Session() as session:
         session.get  # noqa: B018 - the session exists before the gateway
         with MockGateway(strict=False) as aigw:
-            response = session.post(chat_url(aigw), json=CHAT)
+            response = session.post(chat_url(aigw), json=CHAT, headers=KEY)
         assert response.headers["cf-aig-log-id"] == aigw.log_ids[0]
 
 
@@ -175,6 +176,6 @@ def test_stopping_restores_the_sessions_adapter_lookup() -> None:
 def test_a_nested_gateway_answers_while_it_runs() -> None:
     with MockGateway(strict=False) as outer:
         with MockGateway(strict=False) as inner:
-            requests.post(chat_url(inner), json=CHAT)
-        requests.post(chat_url(outer), json=CHAT)
+            requests.post(chat_url(inner), json=CHAT, headers=KEY)
+        requests.post(chat_url(outer), json=CHAT, headers=KEY)
     assert (len(outer.calls), len(inner.calls)) == (1, 1)

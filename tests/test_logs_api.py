@@ -14,6 +14,7 @@ from pytest_aigw import ConfigError, MockGateway
 from pytest_aigw.logstore import HEAD_LIMIT, LogSettings
 
 AUTH = {"authorization": "Bearer test-token"}
+KEY = {"authorization": "Bearer sk-test"}  # the provider key the app sends
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -29,6 +30,7 @@ def logs_url(gw: MockGateway, suffix: str = "") -> str:
 
 def call(client: httpx.Client, gw: MockGateway, **headers: str) -> str:
     body = json.loads(headers.pop("body", "null")) or CHAT
+    headers = {**KEY, **headers}
     response = client.post(gw.url("openai") + "/chat/completions", json=body, headers=headers)
     return str(response.headers.get("cf-aig-log-id", ""))
 
@@ -128,7 +130,7 @@ def test_universal_logs_record_the_answering_step(client: httpx.Client) -> None:
             {"provider": p, "endpoint": "chat/completions", "query": CHAT}
             for p in ("openai", "groq")
         ]
-        log_id = client.post(gw.gateway_url, json=steps).headers["cf-aig-log-id"]
+        log_id = client.post(gw.gateway_url, json=steps, headers=KEY).headers["cf-aig-log-id"]
         log = client.get(logs_url(gw, f"/{log_id}"), headers=AUTH).json()["result"]
     assert (log["provider"], log["step"], log["request_type"]) == ("groq", 1, "universal")
 

@@ -26,7 +26,8 @@ MODEL_FILTER = json.dumps([{"key": "model", "operator": "eq", "value": ["gpt-4o"
 
 @pytest.fixture
 def gw() -> Iterator[MockGateway]:
-    with MockGateway() as gateway, httpx.Client() as client:
+    key = {"authorization": "Bearer sk-test"}  # the app's provider key
+    with MockGateway() as gateway, httpx.Client(headers=key) as client:
         for n in range(7):
             client.post(
                 gateway.url("openai") + "/chat/completions",

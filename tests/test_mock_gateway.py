@@ -60,7 +60,11 @@ def test_stop_removes_every_router_it_registered() -> None:
 def test_handler_plugs_into_httpx_mock_transport() -> None:
     gw = MockGateway()
     with httpx.Client(transport=httpx.MockTransport(gw.handler)) as client:
-        reply = client.post(gw.url("anthropic") + "/v1/messages", json={"model": "claude"})
+        reply = client.post(
+            gw.url("anthropic") + "/v1/messages",
+            json={"model": "claude"},
+            headers={"x-api-key": "sk-ant-test"},
+        )
     assert reply.json()["type"] == "message"
     assert gw.calls.last.model == "claude"
 

@@ -28,7 +28,10 @@ def test_fixture_answers_httpx_and_records_the_call(pytester: pytest.Pytester) -
             response = httpx.post(
                 aigw.url("openai") + "/chat/completions",
                 json={"model": "gpt-4o-mini", "messages": []},
-                headers={"cf-aig-metadata": '{"user": "u1", "team": 7}'},
+                headers={
+                    "authorization": "Bearer sk-test",
+                    "cf-aig-metadata": '{"user": "u1", "team": 7}',
+                },
             )
             assert response.status_code == 200
             call = aigw.calls.last
@@ -310,15 +313,20 @@ def test_other_hosts_are_left_to_the_users_respx_mock(pytester: pytest.Pytester)
         """
         import httpx
 
+        KEY = {"authorization": "Bearer sk-test"}
+
+        def chat(aigw):
+            return httpx.post(aigw.url("groq") + "/chat/completions", json={}, headers=KEY)
+
         def test_gateway_first(aigw, respx_mock):
             respx_mock.get("https://api.example.com/user").respond(json={"id": 1})
             assert httpx.get("https://api.example.com/user").json() == {"id": 1}
-            assert httpx.post(aigw.url("groq") + "/chat/completions", json={}).status_code == 200
+            assert chat(aigw).status_code == 200
             assert len(aigw.calls) == 1
 
         def test_respx_first(respx_mock, aigw):
             respx_mock.get("https://api.example.com/user").respond(json={"id": 2})
-            assert httpx.post(aigw.url("groq") + "/chat/completions", json={}).status_code == 200
+            assert chat(aigw).status_code == 200
             assert httpx.get("https://api.example.com/user").json() == {"id": 2}
         """,
     )
@@ -336,7 +344,7 @@ def test_composes_with_pytest_httpx_when_it_lets_gateway_requests_through(
         @pytest.mark.httpx_mock(should_mock=lambda r: r.url.host != "gateway.ai.cloudflare.com")
         def test_both(aigw, httpx_mock):
             httpx_mock.add_response(url="https://api.example.com/user", json={"id": 3})
-            with httpx.Client() as client:
+            with httpx.Client(headers={"authorization": "Bearer sk-test"}) as client:
                 assert client.get("https://api.example.com/user").json() == {"id": 3}
                 reply = client.post(aigw.url("openai") + "/embeddings", json={"input": "x"})
             assert reply.json()["object"] == "list"
@@ -388,7 +396,11 @@ def test_scripted_replies_the_app_never_used_fail_at_teardown(pytester: pytest.P
         def test_unused(aigw):
             aigw.respond("used")
             aigw.respond("left over", provider="anthropic")
-            httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m"})
+            httpx.post(
+                aigw.url("openai") + "/chat/completions",
+                json={"model": "m"},
+                headers={"authorization": "Bearer sk-test"},
+            )
         """,
     )
     result.assert_outcomes(passed=1, errors=1)
@@ -413,7 +425,9 @@ def test_an_unmatched_request_fails_the_test_with_the_closest_scripts(
         def test_unmatched(aigw):
             aigw.respond("for gpt-4o", model="gpt-4o")
             response = httpx.post(
-                aigw.url("openai") + "/chat/completions", json={"model": "gpt-4o-mini"}
+                aigw.url("openai") + "/chat/completions",
+                json={"model": "gpt-4o-mini"},
+                headers={"authorization": "Bearer sk-test"},
             )
             response.raise_for_status()
         """,
@@ -443,7 +457,9 @@ def test_authenticated_and_cache_ttl_markers_set_up_the_gateway(pytester: pytest
         pytestmark = pytest.mark.aigw(authenticated=True, cache_ttl=60)
 
         def post(aigw, **headers):
-            return httpx.post(aigw.url("openai") + "/chat/completions", json={}, headers=headers)
+            key = {"authorization": "Bearer sk-test"}
+            url = aigw.url("openai") + "/chat/completions"
+            return httpx.post(url, json={}, headers={**key, **headers})
 
         def test_refused_without_token(aigw):
             response = post(aigw)
@@ -481,7 +497,11 @@ def test_reset_gives_each_hypothesis_example_a_clean_gateway(pytester: pytest.Py
         def test_each_example(aigw, text):
             aigw.reset()
             aigw.respond(text or "empty")
-            response = httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m"})
+            response = httpx.post(
+                aigw.url("openai") + "/chat/completions",
+                json={"model": "m"},
+                headers={"authorization": "Bearer sk-test"},
+            )
             assert response.json()["choices"][0]["message"]["content"] == (text or "empty")
             assert len(aigw.calls) == 1
         """,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 import pytest
@@ -41,9 +43,18 @@ def test_model_comes_from_the_body_or_the_path(
     assert model_of(provider, path, body) == model
 
 
+# The provider keys the app's clients send; the gateway checks them (credentials="provider").
+KEYS = {"authorization": "Bearer sk-test", "x-goog-api-key": "test-key"}
+
+
+def post(url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    """`httpx.post` with the provider keys; *headers* add to or replace them."""
+    return httpx.post(url, headers={**KEYS, **(headers or {})}, **kwargs)
+
+
 def _post(path: str, body: dict[str, object]) -> dict[str, object]:
     with MockGateway() as gw:
-        reply = httpx.post(gw.gateway_url + path, json=body)
+        reply = post(gw.gateway_url + path, json=body)
     assert reply.status_code == 200
     result: dict[str, object] = reply.json()
     return result
@@ -118,13 +129,13 @@ def test_responses_api_reply_carries_output_text() -> None:
 
 def test_reply_ids_are_derived_from_the_log_id() -> None:
     with MockGateway() as gw:
-        reply = httpx.post(gw.url("openai") + "/chat/completions", json={})
+        reply = post(gw.url("openai") + "/chat/completions", json={})
     assert reply.json()["id"] == "chatcmpl-" + gw.log_ids[0].lower()
 
 
 def test_a_body_that_is_not_json_still_gets_a_reply_and_is_recorded() -> None:
     with MockGateway() as gw:
-        reply = httpx.post(gw.url("openai") + "/audio/transcriptions", content=b"\x00\x01")
+        reply = post(gw.url("openai") + "/audio/transcriptions", content=b"\x00\x01")
     assert reply.status_code == 200
     assert gw.calls.last.json is None
     assert gw.calls.last.request.content == b"\x00\x01"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -14,8 +15,17 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**CHAT, "stream": True}
 
 
+# The provider keys the app's clients send; the gateway checks them (credentials="provider").
+KEYS = {"authorization": "Bearer sk-test", "x-goog-api-key": "test-key"}
+
+
+def post(url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    """`httpx.post` with the provider keys; *headers* add to or replace them."""
+    return httpx.post(url, headers={**KEYS, **(headers or {})}, **kwargs)
+
+
 def chat(gw: MockGateway, provider: str = "openai", **body: Any) -> httpx.Response:
-    return httpx.post(gw.url(provider) + "/chat/completions", json={**CHAT, **body})
+    return post(gw.url(provider) + "/chat/completions", json={**CHAT, **body})
 
 
 def content_of(response: httpx.Response) -> str:
@@ -26,10 +36,10 @@ def test_scripted_content_is_shaped_like_each_provider() -> None:
     with MockGateway() as gw:
         gw.respond("Bonjour", provider="anthropic")
         gw.respond("Hola", provider="workers-ai")
-        reply = httpx.post(
+        reply = post(
             gw.url("anthropic") + "/v1/messages", json={"model": "claude-sonnet-5", "messages": []}
         )
-        workers = httpx.post(gw.url("workers-ai") + "/@cf/meta/llama-3.1-8b-instruct", json={})
+        workers = post(gw.url("workers-ai") + "/@cf/meta/llama-3.1-8b-instruct", json={})
     assert reply.json()["content"] == [{"type": "text", "text": "Bonjour"}]
     assert workers.json()["result"]["response"] == "Hola"
 
@@ -182,7 +192,7 @@ def test_provider_failures_come_in_the_providers_format(
 ) -> None:
     with MockGateway() as gw:
         gw.fail(500)
-        reply = httpx.post(f"{gw.url(provider)}/{path}", json={})
+        reply = post(f"{gw.url(provider)}/{path}", json={})
     assert reply.status_code == 500
     assert reply.json() == expected
 
@@ -215,7 +225,9 @@ def test_a_cut_stream_sends_the_first_chunks_then_drops() -> None:
         gw.respond(["a", "b", "c", "d"], cut_after=3)
         with (
             httpx.Client() as client,
-            client.stream("POST", gw.url("openai") + "/chat/completions", json=STREAM) as reply,
+            client.stream(
+                "POST", gw.url("openai") + "/chat/completions", json=STREAM, headers=KEYS
+            ) as reply,
             pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"),
         ):
             received.extend(reply.iter_lines())
@@ -232,7 +244,7 @@ def test_the_handler_raises_httpx_errors_for_mock_transport_users() -> None:
         httpx.Client(transport=httpx.MockTransport(gw.handler)) as client,
         pytest.raises(httpx.ReadTimeout),
     ):
-        client.post(gw.url("openai") + "/chat/completions", json=CHAT)
+        client.post(gw.url("openai") + "/chat/completions", json=CHAT, headers=KEYS)
 
 
 def test_reset_forgets_calls_scripts_and_findings() -> None:

@@ -47,6 +47,8 @@ CLAUDE = "claude-sonnet-5"
 ANTHROPIC_KEY = "sk-ant-test"
 CLAUDE_MESSAGES: list[MessageParam] = [{"role": "user", "content": "Hello"}]
 WORKERS_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+# Workers AI reads a Cloudflare API token from Authorization, as OpenAI-shaped providers read keys.
+CF_TOKEN = {"Authorization": "Bearer cf-api-token"}
 
 CONTENT = "Streams arrive piece by piece."
 WORDS = ["Streams", " arrive", " piece", " by", " piece."]  # how CONTENT is split when streamed
@@ -497,13 +499,16 @@ def stream_lines(plain: Plain, url: str, body: Any, received: list[str]) -> dict
     """POST with `client.stream`, appending each body line to *received*; return the headers."""
     module, how = plain
     if how == "sync":
-        with module.Client(verify=TLS) as client, client.stream("POST", url, json=body) as reply:
+        with (
+            module.Client(verify=TLS, headers=CF_TOKEN) as client,
+            client.stream("POST", url, json=body) as reply,
+        ):
             received.extend(reply.iter_lines())
             return dict(reply.headers)
 
     async def run() -> dict[str, str]:
         async with (
-            module.AsyncClient(verify=TLS) as client,
+            module.AsyncClient(verify=TLS, headers=CF_TOKEN) as client,
             client.stream("POST", url, json=body) as reply,
         ):
             async for line in reply.aiter_lines():
@@ -517,12 +522,12 @@ def post(plain: Plain, url: str, body: Any, headers: dict[str, str] | None = Non
     """POST and read the whole reply: `(status, headers, json)`."""
     module, how = plain
     if how == "sync":
-        with module.Client(verify=TLS) as client:
+        with module.Client(verify=TLS, headers=CF_TOKEN) as client:
             reply = client.post(url, json=body, headers=headers)
         return reply.status_code, dict(reply.headers), reply.json()
 
     async def run() -> Any:
-        async with module.AsyncClient(verify=TLS) as client:
+        async with module.AsyncClient(verify=TLS, headers=CF_TOKEN) as client:
             reply = await client.post(url, json=body, headers=headers)
         return reply.status_code, dict(reply.headers), reply.json()
 

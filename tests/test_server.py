@@ -25,6 +25,7 @@ from pytest_aigw import LoopbackServer, MockGatewayServer, ServerError
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**CHAT, "stream": True}
+KEY = {"Authorization": "Bearer sk-test"}  # the provider key every client here sends
 
 
 def server_threads(port: int) -> list[threading.Thread]:
@@ -61,7 +62,7 @@ def test_urls_are_on_127_0_0_1_with_the_gateway_and_api_paths(
 def test_scripts_calls_and_logs_share_one_state_over_http(aigw_server: MockGatewayServer) -> None:
     aigw_server.respond("scripted over the wire", provider="openai")
     response = requests.post(
-        chat_url(aigw_server), json=CHAT, headers={"cf-aig-metadata": '{"user": "u1"}'}
+        chat_url(aigw_server), json=CHAT, headers={**KEY, "cf-aig-metadata": '{"user": "u1"}'}
     )
     assert response.status_code == 200
     assert response.json()["choices"][0]["message"]["content"] == "scripted over the wire"
@@ -102,7 +103,7 @@ def test_urllib(aigw_server: MockGatewayServer) -> None:
     request = urllib.request.Request(
         chat_url(aigw_server),
         data=json.dumps(CHAT).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **KEY},
     )
     with urllib.request.urlopen(request) as response:
         body = json.load(response)
@@ -114,7 +115,7 @@ def test_urllib(aigw_server: MockGatewayServer) -> None:
 def test_urllib_sees_gateway_errors_as_http_errors(aigw_server: MockGatewayServer) -> None:
     aigw_server.fail(429)
     request = urllib.request.Request(
-        chat_url(aigw_server), data=json.dumps(CHAT).encode(), method="POST"
+        chat_url(aigw_server), data=json.dumps(CHAT).encode(), headers=KEY, method="POST"
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request)
@@ -127,9 +128,9 @@ def test_aiohttp_plain_and_streamed(aigw_server: MockGatewayServer) -> None:
 
     async def main() -> tuple[dict[str, Any], list[bytes]]:
         async with aiohttp.ClientSession() as session:
-            async with session.post(chat_url(aigw_server), json=CHAT) as plain:
+            async with session.post(chat_url(aigw_server), json=CHAT, headers=KEY) as plain:
                 body = await plain.json()
-            async with session.post(chat_url(aigw_server), json=STREAM) as streamed:
+            async with session.post(chat_url(aigw_server), json=STREAM, headers=KEY) as streamed:
                 assert streamed.headers["content-type"].startswith("text/event-stream")
                 lines = [line async for line in streamed.content]
         return body, lines
@@ -146,6 +147,7 @@ def test_curl_in_a_subprocess(aigw_server: MockGatewayServer) -> None:
     if curl is None:
         pytest.skip("curl is not installed on this machine")
     headers = ["-H", "content-type: application/json", "-H", 'cf-aig-metadata: {"from": "curl"}']
+    headers += ["-H", "Authorization: Bearer sk-test"]
     completed = subprocess.run(
         [curl, "-sS", "-i", chat_url(aigw_server), *headers, "-d", json.dumps(CHAT)],
         capture_output=True,
@@ -166,7 +168,7 @@ def test_node_fetch_in_a_subprocess(aigw_server: MockGatewayServer) -> None:
         pytest.skip("node is not installed on this machine")
     script = (
         "const r = await fetch(process.argv[1], {method: 'POST', body: process.argv[2],"
-        " headers: {'content-type': 'application/json'}});"
+        " headers: {'content-type': 'application/json', authorization: 'Bearer sk-test'}});"
         " console.log(r.headers.get('cf-aig-log-id'));"
     )
     completed = subprocess.run(
@@ -231,7 +233,7 @@ def test_sse_chunks_are_flushed_as_produced_not_buffered() -> None:
 def test_latency_delays_the_first_byte_of_a_stream(aigw_server: MockGatewayServer) -> None:
     aigw_server.respond(["a", "b"], latency=0.3)
     started = time.perf_counter()
-    with requests.post(chat_url(aigw_server), json=STREAM, stream=True) as response:
+    with requests.post(chat_url(aigw_server), json=STREAM, headers=KEY, stream=True) as response:
         lines = [line for line in response.iter_lines() if line]
     assert time.perf_counter() - started >= 0.3
     assert lines[-1] == b"data: [DONE]"
@@ -248,7 +250,7 @@ def test_threads_are_served_in_parallel_and_nothing_is_lost(
 
     def call(n: int) -> str:
         body = {**CHAT, "user": f"u{n}"}
-        response = requests.post(chat_url(aigw_server), json=body, timeout=10)
+        response = requests.post(chat_url(aigw_server), json=body, headers=KEY, timeout=10)
         response.raise_for_status()
         return response.headers["cf-aig-log-id"]
 
@@ -272,7 +274,7 @@ def test_asyncio_clients_are_served_in_parallel(aigw_server: MockGatewayServer) 
 
             async def call(n: int) -> str:
                 body = {**STREAM, "user": f"u{n}"}
-                async with session.post(chat_url(aigw_server), json=body) as response:
+                async with session.post(chat_url(aigw_server), json=body, headers=KEY) as response:
                     await response.read()
                     return response.headers["cf-aig-log-id"]
 
@@ -289,7 +291,8 @@ url, n = sys.argv[1], int(sys.argv[2])
 ids = []
 for i in range(n):
     body = json.dumps({"model": "gpt-4o-mini", "messages": [], "user": sys.argv[3] + str(i)})
-    request = urllib.request.Request(url, data=body.encode(), method="POST")
+    key = {"Authorization": "Bearer sk-test"}
+    request = urllib.request.Request(url, data=body.encode(), headers=key, method="POST")
     with urllib.request.urlopen(request) as response:
         ids.append(response.headers["cf-aig-log-id"])
 print(json.dumps(ids))
@@ -317,7 +320,7 @@ def test_keep_alive_serves_many_requests_on_one_connection(own: MockGatewayServe
     before = own.server.connections_opened
     with requests.Session() as session:
         for _ in range(10):
-            assert session.post(chat_url(own), json=CHAT).status_code == 200
+            assert session.post(chat_url(own), json=CHAT, headers=KEY).status_code == 200
     assert own.server.connections_opened - before == 1
     assert len(own.calls) == 10
 
@@ -328,6 +331,7 @@ def test_a_body_sent_after_100_continue_is_read(own: MockGatewayServer) -> None:
     with socket.create_connection(("127.0.0.1", own.port)) as sock:
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            "Authorization: Bearer sk-test\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
         )
         assert sock.recv(100).startswith(b"HTTP/1.1 100 ")
@@ -346,20 +350,24 @@ def test_scripted_timeout_is_silence_until_the_client_gives_up(
     aigw_server.fail("timeout")
     aigw_server.respond("after the timeout")
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.post(chat_url(aigw_server), json=CHAT, timeout=0.3)
+        requests.post(chat_url(aigw_server), json=CHAT, headers=KEY, timeout=0.3)
     # The server is still there for the next request.
-    assert requests.post(chat_url(aigw_server), json=CHAT, timeout=5).status_code == 200
+    assert (
+        requests.post(chat_url(aigw_server), json=CHAT, headers=KEY, timeout=5).status_code == 200
+    )
 
 
 def test_scripted_disconnect_drops_the_connection(aigw_server: MockGatewayServer) -> None:
     aigw_server.fail("disconnect")
     with pytest.raises(requests.exceptions.ConnectionError):
-        requests.post(chat_url(aigw_server), json=CHAT, timeout=5)
+        requests.post(chat_url(aigw_server), json=CHAT, headers=KEY, timeout=5)
 
 
 def test_cut_after_ends_the_stream_early(aigw_server: MockGatewayServer) -> None:
     aigw_server.respond(["a", "b", "c", "d"], cut_after=2)
-    with requests.post(chat_url(aigw_server), json=STREAM, stream=True, timeout=5) as response:
+    with requests.post(
+        chat_url(aigw_server), json=STREAM, headers=KEY, stream=True, timeout=5
+    ) as response:
         assert response.status_code == 200
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             b"".join(response.iter_content(chunk_size=None))
@@ -371,13 +379,14 @@ def test_a_client_leaving_mid_stream_hangs_nothing(own: MockGatewayServer) -> No
     path = chat_url(own).removeprefix(own.url)
     with socket.create_connection(("127.0.0.1", own.port)) as sock:
         sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
         assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
     # ...and hung up mid-stream, with most of the stream still unsent.
     # The server goes on serving, and stops at once.
-    assert requests.post(chat_url(own), json=CHAT, timeout=5).status_code == 200
+    assert requests.post(chat_url(own), json=CHAT, headers=KEY, timeout=5).status_code == 200
     started = time.perf_counter()
     own.stop()
     assert time.perf_counter() - started < 2.0

@@ -28,18 +28,23 @@ def test_tests_share_one_url_but_each_starts_from_a_fresh_gateway(
         import requests
 
         CHAT = {"model": "gpt-4o-mini", "messages": []}
+        KEY = {"authorization": "Bearer sk-test"}
         seen = []
+
+        def chat(aigw_server):
+            url = aigw_server.url("openai") + "/chat/completions"
+            return requests.post(url, json=CHAT, headers=KEY)
 
         def test_first(aigw_server):
             aigw_server.respond("first reply")
-            response = requests.post(aigw_server.url("openai") + "/chat/completions", json=CHAT)
+            response = chat(aigw_server)
             assert response.json()["choices"][0]["message"]["content"] == "first reply"
             seen.append(aigw_server.url)
 
         def test_second(aigw_server):
             assert aigw_server.url == seen[0]
             assert len(aigw_server.calls) == 0 and aigw_server.scripts == []
-            response = requests.post(aigw_server.url("openai") + "/chat/completions", json=CHAT)
+            response = chat(aigw_server)
             assert response.json()["choices"][0]["message"]["content"] != "first reply"
             assert aigw_server.log_ids == [response.headers["cf-aig-log-id"]]
         """,
@@ -114,7 +119,8 @@ def test_a_session_fixture_can_hand_the_url_to_another_process(pytester: pytest.
         import json, sys, time, urllib.request
         url = sys.argv[1] + "/v1/0123456789abcdef0123456789abcdef/test-gateway/openai/models"
         for line in sys.stdin:
-            with urllib.request.urlopen(url) as response:
+            request = urllib.request.Request(url, headers={"authorization": "Bearer sk-test"})
+            with urllib.request.urlopen(request) as response:
                 print(response.headers["cf-aig-log-id"], flush=True)
         '''
 
@@ -158,6 +164,7 @@ def test_no_server_thread_outlives_the_session(pytester: pytest.Pytester) -> Non
 
         def test_leaves_a_keep_alive_connection_open(aigw_server):
             session = requests.Session()
+            session.headers["authorization"] = "Bearer sk-test"
             session.post(aigw_server.url("openai") + "/chat/completions", json={})
             test_leaves_a_keep_alive_connection_open.session = session
         """,

@@ -31,6 +31,13 @@ PATHS = {
     "workers-ai": "@cf/meta/llama-3.1-8b-instruct",
     "google-ai-studio": "v1beta/models/gemini-2.5-flash:generateContent",
 }
+# Each provider's key as its client sends it; the gateway checks them (credentials="provider").
+KEYS = {
+    "openai": {"authorization": "Bearer sk-test"},
+    "anthropic": {"x-api-key": "sk-ant-test"},
+    "workers-ai": {"authorization": "Bearer cf-api-token"},
+    "google-ai-studio": {"x-goog-api-key": "test-key"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +54,7 @@ def client() -> Iterator[httpx.Client]:
 
 def chat(client: httpx.Client, gw: MockGateway, **headers: str) -> httpx.Response:
     body = {"model": "gpt-4o-mini", "messages": []}
+    headers = {**KEYS["openai"], **headers}
     return client.post(gw.url("openai") + "/chat/completions", json=body, headers=headers)
 
 
@@ -237,7 +245,9 @@ def test_chat_requests_are_answered_by_each_provider(
     gw.reset()
     provider = data.draw(st.sampled_from(sorted(PATHS)))
     body = data.draw(aigw_st.chat_requests(provider=provider))
-    response = client.post(f"{gw.url(provider)}/{PATHS[provider]}", json=body)
+    response = client.post(
+        f"{gw.url(provider)}/{PATHS[provider]}", json=body, headers=KEYS[provider]
+    )
     assert response.status_code == 200
     assert gw.calls.last.provider == provider
 
@@ -274,7 +284,8 @@ def test_reset_makes_the_function_fixture_safe_inside_given(pytester: pytest.Pyt
             def test_tags(aigw, entries):
                 aigw.reset()  # one fixture serves every example: start each from scratch
                 httpx.post(aigw.url("openai") + "/chat/completions", json={},
-                           headers={"cf-aig-metadata": __import__("json").dumps(entries)})
+                           headers={"authorization": "Bearer sk-test",
+                                    "cf-aig-metadata": __import__("json").dumps(entries)})
                 assert len(aigw.calls) == 1
                 assert aigw.calls.last.metadata == entries
             """

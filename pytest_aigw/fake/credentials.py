@@ -1,11 +1,11 @@
 """Which credential pays for a request: the app's provider key, a stored key, or credits.
 
-    credentials=      request has a provider key   request has none
-    None (default)    forwarded                    forwarded: keys are not checked
-    "provider"        forwarded with it            the provider's own 401 (Google: 403)
-    "byok"            forwarded with it            the key stored under cf-aig-byok-alias
-                                                   (else "default"); log byok: true
-    "unified"         forwarded with it            Unified Billing; log wholesale: true
+    credentials=          request has a provider key   request has none
+    "provider" (default)  forwarded with it            the provider's own 401 (Google: 403)
+    "byok"                forwarded with it            the key stored under cf-aig-byok-alias
+                                                       (else "default"); log byok: true
+    "unified"             forwarded with it            Unified Billing; log wholesale: true
+    None                  forwarded                    forwarded: keys are not checked
 
 A stored key or Unified Billing needs `cf-aig-authorization` (401, code 2009, without
 it). `cf-aig-byok-alias` naming no stored key is refused (400, code 2040);
@@ -132,7 +132,7 @@ def key_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
 class CredentialPolicy:
     """The gateway's credential setting and the aliases its stored keys are under."""
 
-    mode: Mode | None = None  # None: provider keys are not checked
+    mode: Mode | None = "provider"  # None: provider keys are not checked
     aliases: tuple[str, ...] = DEFAULT_ALIASES
 
 
@@ -253,11 +253,15 @@ def _missing(policy: CredentialPolicy, provider: str, door: str) -> Settlement:
         )
         fix = "send cf-aig-byok-alias naming a stored alias, or add 'default' to byok_aliases"
     else:
-        why = "the gateway (credentials='provider') forwarded it without one"
+        why = (
+            "the gateway holds no stored key (credentials='provider', the default), so it"
+            " forwarded the request without one"
+        )
         fix = (
-            "give the client the key it uses in production (e.g. api_key=...), or mark the test"
-            " @pytest.mark.aigw(credentials='byok') or credentials='unified' where the gateway"
-            " holds the key (then send cf-aig-authorization)"
+            "give the client the provider's API key as in production (any value will do in"
+            " tests, e.g. api_key='sk-test'), or, if the app relies on a key stored on the"
+            " gateway or on Unified Billing, mark the test @pytest.mark.aigw(credentials='byok')"
+            " or credentials='unified' (then send cf-aig-authorization)"
         )
     explained = (
         f"{said} [pytest-aigw: the request to {provider} carried no provider key"
