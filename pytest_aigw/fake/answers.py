@@ -243,19 +243,17 @@ def _scripted(job: Job, reply: Reply, chunks: tuple[bytes, ...], **more: Any) ->
 
 def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
     context = _context(job, spec)
+    counts = {
+        "tokens_in": context.tokens_in,
+        "tokens_out": context.tokens_out,
+        "tool_calls": len(spec.tool_calls),
+    }
     streamed = reply.stream if reply.stream is not None else job.wants_stream
     if streamed and type(job.api).stream is not ApiFormat.stream:
         pieces = spec.pieces or (split_content(spec.text) if spec.text else [""])
         events = tuple(job.api.stream(context, pieces))
-        answer = _scripted(job, reply, events, content_type=SSE_TYPE)
-    else:
-        answer = _scripted(job, reply, (compact_bytes(job.api.reply(context)),))
-    return replace(
-        answer,
-        tokens_in=context.tokens_in,
-        tokens_out=context.tokens_out,
-        tool_calls=len(spec.tool_calls),
-    )
+        return _scripted(job, reply, events, content_type=SSE_TYPE, **counts)
+    return _scripted(job, reply, (compact_bytes(job.api.reply(context)),), **counts)
 
 
 def _context(job: Job, spec: ReplySpec) -> ReplyContext:

@@ -118,14 +118,16 @@ def check_aliases(value: object) -> tuple[str, ...]:
 KEY_NAMES = frozenset(name for names in KEY_HEADERS.values() for name in names if name != QUERY_KEY)
 
 
+_KEY_NAMES_RAW = frozenset(name.encode("latin-1") for name in KEY_NAMES)
+
+
 def key_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    """The provider-key headers among *raw* header pairs, decoded."""
-    found = []
-    for name, value in raw:
-        lowered = name.decode("latin-1").lower()
-        if lowered in KEY_NAMES:
-            found.append((lowered, value.decode("latin-1")))
-    return found
+    """The provider-key headers among *raw* header pairs, decoded (only those)."""
+    return [
+        (name.lower().decode("latin-1"), value.decode("latin-1"))
+        for name, value in raw
+        if name.lower() in _KEY_NAMES_RAW
+    ]
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ class FakeGateway:
         return request.url.host == GATEWAY_HOST or is_rest_request(request)
 
     def _route(self, request: httpx.Request) -> Target | Universal | RestRoute | UnknownRoute:
-        if is_rest_request(request):
+        if request.url.host != GATEWAY_HOST and is_rest_request(request):
             return resolve_rest(request, self.account_id, self.gateway_id)
         return resolve_target(request.method, request.url.path, self.account_id, self.gateway_id)
 

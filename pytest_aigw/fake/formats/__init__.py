@@ -6,6 +6,7 @@ and error bodies as its API does. A new provider API is one module and one row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from . import (
@@ -70,6 +71,7 @@ FORMATS: tuple[Row, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=1024)  # a test suite calls few (provider, path) pairs, often
 def format_for(provider: str, path: str) -> ApiFormat:
     """The API format a request to *provider* at *path* speaks."""
     for matches, api in FORMATS:
