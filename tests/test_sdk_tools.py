@@ -889,10 +889,12 @@ def test_finish_reason_is_mapped_per_provider(
 
 
 USAGE = {"input": 11, "output": 7, "cached": 3, "reasoning": 2}
-# What each SDK exposes of USAGE (Anthropic reports no reasoning tokens).
+# What each SDK exposes of USAGE: Anthropic reports uncached input apart from cache reads
+# and no reasoning tokens; Gemini reports thoughts apart from the candidates' tokens.
 SDK_USAGE = {
     **dict.fromkeys(DRIVERS, Usage(11, 7, 3, 2)),
-    "anthropic": Usage(11, 7, 3, None),
+    "anthropic": Usage(8, 7, 3, None),
+    "gemini": Usage(11, 5, 3, 2),
 }
 
 

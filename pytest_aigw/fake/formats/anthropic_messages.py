@@ -159,8 +159,9 @@ def _stop_reason(c: ReplyContext) -> str:
 
 
 def _usage(c: ReplyContext) -> Json:
+    # Anthropic counts cache reads apart: input_tokens are the uncached ones only.
     return {
-        "input_tokens": c.tokens_in,
+        "input_tokens": max(0, c.tokens_in - c.tokens_cached),
         "output_tokens": c.tokens_out,
         "cache_read_input_tokens": c.tokens_cached,
         "cache_creation_input_tokens": 0,

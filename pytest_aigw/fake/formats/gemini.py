@@ -180,9 +180,11 @@ def _chunk(c: ReplyContext, text: str, calls: list[Json], *, last: bool) -> Json
     parts = ([{"text": text}] if text or not calls else []) + calls
     candidate: Json = {"content": {"parts": parts, "role": "model"}, "index": 0}
     out = c.tokens_out if last else 0
+    # Gemini counts thoughts apart from the candidates; the total holds both.
+    thoughts = min(c.tokens_reasoning, out)
     usage: Json = {
         "promptTokenCount": c.tokens_in,
-        "candidatesTokenCount": out,
+        "candidatesTokenCount": out - thoughts,
         "totalTokenCount": c.tokens_in + out,
     }
     if last:
