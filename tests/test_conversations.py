@@ -478,3 +478,20 @@ def test_tool_call_builds_one_entry() -> None:
     assert tool_call("f", id="c9").id == "c9"
     with pytest.raises(ConfigError, match="tool_call name= must be a non-empty string, got ''"):
         tool_call("")
+
+
+def test_a_schema_no_value_fits_is_named_not_answered_with_junk() -> None:
+    schema = {"type": "integer", "minimum": 5, "maximum": 3}
+    with MockGateway(strict=False) as gw:
+        answer = chat(
+            gw,
+            user("hi"),
+            response_format={"type": "json_schema", "json_schema": {"name": "s", "schema": schema}},
+        )
+    assert answer.status_code == 500
+    assert answer.headers["x-should-retry"] == "false"
+    (finding,) = gw.findings()
+    assert finding.endswith(
+        "the request's schema has no valid value: no JSON value fits the schema at #:"
+        " no number is >= 5 and <= 3"
+    )

@@ -37,6 +37,8 @@ from fractions import Fraction
 from typing import Any
 from urllib.parse import unquote
 
+from .._errors import AigwError
+
 __all__ = ["MAX_DEPTH", "MAX_STEPS", "UnsatisfiableSchema", "value_for"]
 
 MAX_DEPTH = 64  # nested sub-schemas on one path
@@ -87,7 +89,7 @@ _ESCAPES = {"d": "0", "w": "a", "s": " ", "D": "a", "W": " ", "S": "a", "n": "\n
 _CLASS_TRIES = "a0A_-. @/:+"
 
 
-class UnsatisfiableSchema(ValueError):
+class UnsatisfiableSchema(AigwError, ValueError):
     """No value could be built for a schema; `pointer` names the sub-schema at fault."""
 
     def __init__(self, pointer: str, reason: str) -> None:
