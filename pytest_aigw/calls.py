@@ -129,6 +129,7 @@ class Call:
     _headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     _content: bytes = field(default=b"", repr=False)
     _secret_digests: Mapping[str, str] = field(default_factory=dict, repr=False)
+    _tool_names: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def request(self) -> httpx.Request:
@@ -144,7 +145,7 @@ class Call:
     def conversation(self) -> Conversation:
         """The request read the same way whatever API format it speaks."""
         body = self.json if isinstance(self.json, dict) else {}
-        return format_for(self.provider, self.path).read(self.path, body)
+        return format_for(self.provider, self.path).read(self.path, body).named(self._tool_names)
 
     @property
     def messages(self) -> list[Message]:

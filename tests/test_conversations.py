@@ -495,3 +495,32 @@ def test_a_schema_no_value_fits_is_named_not_answered_with_junk() -> None:
         "the request's schema has no valid value: no JSON value fits the schema at #:"
         " no number is >= 5 and <= 3"
     )
+
+
+def test_a_tool_result_sent_by_call_id_alone_is_named_from_the_call_the_fake_issued() -> None:
+    # Responses with previous_response_id send only the output and its call id.
+    with MockGateway() as gw:
+        gw.respond(tool_calls=[tool_call("get_weather", {"city": "Paris"})], tool_result=False)
+        gw.respond("Sunny.", tool_result="get_weather")
+        first = responses(gw, {"input": "Weather in Paris?", "tools": []}).json()
+        (item,) = [o for o in first["output"] if o["type"] == "function_call"]
+        follow_up = {
+            "previous_response_id": first["id"],
+            "input": [{"type": "function_call_output", "call_id": item["call_id"], "output": "ok"}],
+        }
+        second = responses(gw, follow_up).json()
+    assert second["output"][0]["content"][0]["text"] == "Sunny."
+    assert [(r.name, r.call_id) for r in gw.calls[1].tool_results] == [
+        ("get_weather", item["call_id"])
+    ]
+
+
+def test_anthropic_tool_use_ids_are_remembered_too() -> None:
+    with MockGateway() as gw:
+        gw.respond(tool_calls=[tool_call("lookup", {})], tool_result=False)
+        gw.respond("Found.", tool_result="lookup")
+        asked = anthropic(gw, {"messages": [{"role": "user", "content": "find"}]}).json()
+        (use,) = [b for b in asked["content"] if b["type"] == "tool_use"]
+        result = {"type": "tool_result", "tool_use_id": use["id"], "content": "x"}
+        anthropic(gw, {"messages": [{"role": "user", "content": [result]}]})
+    assert gw.calls[1].tool_results[0].name == "lookup"

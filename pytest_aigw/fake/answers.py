@@ -65,10 +65,11 @@ class Job:
     now: int
     metadata: Mapping[str, Any] | None = None
     view: Callable[[], Call] | None = field(default=None, compare=False)
+    tool_names: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @cached_property
     def conversation(self) -> Conversation:
-        return self.api.read(self.path, self.body or {})
+        return self.api.read(self.path, self.body or {}).named(self.tool_names)
 
     @property
     def wants_stream(self) -> bool:
@@ -99,6 +100,7 @@ class Answer:
     tokens_out: int = 0
     note: str | None = None  # something the test should hear about (a teardown finding)
     tool_calls: int = 0
+    issued: tuple[tuple[str, str], ...] = ()  # (call id, tool name) of the tool calls
 
     @property
     def ok(self) -> bool:
@@ -243,11 +245,13 @@ def _scripted(job: Job, reply: Reply, chunks: tuple[bytes, ...], **more: Any) ->
 
 def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
     context = _context(job, spec)
-    counts = {
+    counts: dict[str, Any] = {
         "tokens_in": context.tokens_in,
         "tokens_out": context.tokens_out,
         "tool_calls": len(spec.tool_calls),
     }
+    if spec.tool_calls:
+        counts["issued"] = job.api.issued_calls(context)
     streamed = reply.stream if reply.stream is not None else job.wants_stream
     if streamed and type(job.api).stream is not ApiFormat.stream:
         pieces = spec.pieces or (split_content(spec.text) if spec.text else [""])

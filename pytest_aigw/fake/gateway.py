@@ -162,6 +162,7 @@ class FakeGateway:
         self._lock = threading.Lock()
         self._notes: list[str] = []
         self._answered: dict[bytes, _Answered] = {}
+        self._tool_names: dict[str, str] = {}  # call id -> tool, of every tool call issued
 
     def is_gateway_request(self, request: httpx.Request) -> bool:
         """The gateway host, or the Cloudflare API's account routes (the REST API)."""
@@ -196,8 +197,9 @@ class FakeGateway:
             # request id is its own (see the README's documented choices).
             request_id = self._new_id() if log_id and outcome.step else log_id
             headers = _gateway_headers(outcome, log_id, request_id)
-            call = draft.call(outcome, log_id or None, headers)
+            call = draft.call(outcome, log_id or None, headers, self._tool_names)
             self.calls.append(call)
+            self._tool_names.update(outcome.answer.issued)
             if outcome.answer.note is not None:
                 self._notes.append(
                     f"call #{len(self.calls)} {call.method} {call.url}: {outcome.answer.note}"
@@ -298,12 +300,15 @@ class FakeGateway:
         parsed = draft.metadata if metadata_header is None else metadata.parse(metadata_header)
 
         def view() -> Call:
-            return draft.preview(provider, path, model, body, parsed, log_id, options, endpoint)
+            return draft.preview(
+                provider, path, model, body, parsed, log_id, options, endpoint, self._tool_names
+            )
 
         api = format_for(provider, path)
         return Job(
-            provider, path, model, dict_body, raw, options, api, log_id, now, parsed.stored, view
-        )
+            provider, path, model, dict_body, raw, options, api, log_id, now, parsed.stored, view,
+            self._tool_names,
+        )  # fmt: skip
 
     def _direct(
         self, draft: _Draft, target: Target, options: RequestOptions, log_id: str
@@ -474,6 +479,7 @@ class FakeGateway:
             self.logs.clear()
             self._notes.clear()
             self._answered.clear()
+            self._tool_names.clear()
 
 
 def _gateway_headers(outcome: _Outcome, log_id: str, request_id: str) -> dict[str, str]:
@@ -550,6 +556,7 @@ class _Draft:
         log_id: str,
         options: RequestOptions,
         endpoint: str,
+        tool_names: Mapping[str, str],
     ) -> Call:
         """The request as a `Call` before it is answered (for match= and reply functions)."""
         return Call(
@@ -571,9 +578,16 @@ class _Draft:
             _headers=self.headers,
             _content=self.content,
             _secret_digests=self.digests,
+            _tool_names=tool_names,
         )
 
-    def call(self, outcome: _Outcome, log_id: str | None, headers: dict[str, str]) -> Call:
+    def call(
+        self,
+        outcome: _Outcome,
+        log_id: str | None,
+        headers: dict[str, str],
+        tool_names: Mapping[str, str],
+    ) -> Call:
         parsed = self.metadata
         if outcome.metadata_header is not None:
             parsed = metadata.parse(outcome.metadata_header)
@@ -601,6 +615,7 @@ class _Draft:
             _headers=self.headers,
             _content=self.content,
             _secret_digests=self.digests,
+            _tool_names=tool_names,
         )
 
 

@@ -149,6 +149,11 @@ class AnthropicMessages(ApiFormat):
         ]
         return events + [event(step, step["type"]) for step in closing]
 
+    def issued_calls(self, c: ReplyContext) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (c.call_id(i, prefix="toolu_"), call.name) for i, call in enumerate(c.spec.tool_calls)
+        )
+
     def error(self, status: int, message: str) -> Json:
         kind = _ERROR_TYPES.get(status, "api_error")
         return {"type": "error", "error": {"type": kind, "message": message}}

@@ -11,8 +11,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..encoding import COMPACT
@@ -94,6 +94,22 @@ class Conversation:
 
     def tool(self, name: str) -> ToolSpec | None:
         return next((tool for tool in self.tools if tool.name == name), None)
+
+    def named(self, names: Mapping[str, str]) -> Conversation:
+        """The conversation with unnamed tool results named from *names* (call id -> tool).
+
+        A Responses request that continues with `previous_response_id` sends only the
+        tool's output and its call id; the gateway issued that call, so it knows the name.
+        """
+        if not names or all(r.name is not None for r in self.tool_results):
+            return self
+        results = tuple(
+            replace(r, name=names[r.call_id])
+            if r.name is None and r.call_id is not None and r.call_id in names
+            else r
+            for r in self.tool_results
+        )
+        return replace(self, tool_results=results)
 
 
 @dataclass(frozen=True)
@@ -230,6 +246,10 @@ class ApiFormat:
 
     def error(self, status: int, message: str) -> Json:
         raise NotImplementedError
+
+    def issued_calls(self, c: ReplyContext) -> tuple[tuple[str, str], ...]:
+        """The (call id, tool name) pairs this reply hands out, as the client will see them."""
+        return tuple((c.call_id(i), call.name) for i, call in enumerate(c.spec.tool_calls))
 
     @property
     def counts_output(self) -> bool:
