@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONTENT",
-    "FORCED",
     "Answer",
     "Job",
     "default_answer",
@@ -46,7 +45,6 @@ __all__ = [
 DEFAULT_CONTENT = "This is a mock reply from the AI Gateway fake."
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream; charset=utf-8"
-FORCED = "the request forced a tool call"  # how notes about a missing tool call begin
 SCRIPT_ERROR = GatewayFault(500, 0, "pytest-aigw")  # code 0: never a real gateway code
 
 
@@ -99,7 +97,7 @@ class Answer:
     tokens_in: int = 0
     tokens_out: int = 0
     note: str | None = None  # something the test should hear about (a teardown finding)
-    tool_calls: int = 0
+    missed_tool_call: bool = False  # the request forced a tool call; this answer has none
     issued: tuple[tuple[str, str], ...] = ()  # (call id, tool name) of the tool calls
 
     @property
@@ -164,14 +162,14 @@ def reply_answer(job: Job, reply: Reply, script: Script | None = None) -> Answer
     answer = _spec_answer(job, spec, reply)
     forced = job.conversation.forced_tool if job.api.constrains(job.body) else None
     if forced is not None and not spec.tool_calls and answer.note is None:
-        answer = replace(answer, note=_forced_note(job, script, forced))
+        answer = replace(answer, note=_forced_note(job, script, forced), missed_tool_call=True)
     return answer
 
 
 def _forced_note(job: Job, script: Script | None, forced: str) -> str:
     wanted = repr(forced) if forced else "any tool"
     return (
-        f"{FORCED} ({job.conversation.forced_by}: {wanted}), but"
+        f"the request forced a tool call ({job.conversation.forced_by}: {wanted}), but"
         f" {_named(script)} answers without one; a model always calls the tool here, and"
         " clients such as instructor retry. Script"
         f" tool_calls=[pytest_aigw.tool_call({forced or 'name'!r}, {{...}})] instead."
@@ -245,11 +243,7 @@ def _scripted(job: Job, reply: Reply, chunks: tuple[bytes, ...], **more: Any) ->
 
 def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
     context = _context(job, spec)
-    counts: dict[str, Any] = {
-        "tokens_in": context.tokens_in,
-        "tokens_out": context.tokens_out,
-        "tool_calls": len(spec.tool_calls),
-    }
+    counts: dict[str, Any] = {"tokens_in": context.tokens_in, "tokens_out": context.tokens_out}
     if spec.tool_calls:
         counts["issued"] = job.api.issued_calls(context)
     streamed = reply.stream if reply.stream is not None else job.wants_stream

@@ -10,15 +10,18 @@ from typing import NoReturn
 
 from .._errors import ConfigError
 
-__all__ = ["check", "fail", "is_count"]
+__all__ = ["check", "fail", "is_count", "short_repr"]
+
+
+def short_repr(value: object, limit: int) -> str:
+    """`repr(value)`, cut to *limit* characters (ending in "...") when longer."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def fail(name: str, value: object, expected: str) -> NoReturn:
     """Raise the `ConfigError` saying *name* must be *expected*."""
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    raise ConfigError(f"{name}= must be {expected}, got {shown}")
+    raise ConfigError(f"{name}= must be {expected}, got {short_repr(value, 80)}")
 
 
 def check(name: str, value: object, ok: bool, expected: str) -> None:

@@ -26,7 +26,6 @@ from ..ids import new_log_id
 from ..logstore import LogSettings, LogStore
 from ..metadata import ParsedMetadata
 from .answers import (
-    FORCED,
     Answer,
     Job,
     default_answer,
@@ -111,6 +110,7 @@ class _Answered:
     script: str
     status: int | None
     note: str | None
+    missed_tool_call: bool  # the request forced a tool call and the reply had none
 
 
 @dataclass(frozen=True)
@@ -428,7 +428,11 @@ class FakeGateway:
         else:
             answer = reply_answer(job, script.action, script)
         self._answered[job.raw] = _Answered(
-            len(self.calls) + 1, f"#{script.number} {script.text}", answer.status, answer.note
+            len(self.calls) + 1,
+            f"#{script.number} {script.text}",
+            answer.status,
+            answer.note,
+            answer.missed_tool_call,
         )
         return answer
 
@@ -438,7 +442,7 @@ class FakeGateway:
             return []
         earlier = self._answered.get(job.raw)
         if earlier is None:
-            unmet = [a for a in self._answered.values() if a.note and FORCED in a.note]
+            unmet = [a for a in self._answered.values() if a.missed_tool_call]
             return [
                 f"call #{a.call_number} was answered by {a.script}, and {a.note}" for a in unmet
             ]
@@ -564,21 +568,13 @@ class _Draft:
             path=path,
             model=model,
             endpoint=endpoint,
-            metadata=parsed.stored,
-            metadata_header=parsed.header,
-            method=self.method,
-            url=self.url,
             json=json,
             status_code=None,
             log_id=log_id,
             cache_status="MISS",
             event_id=options.event_id,
             options=options,
-            metadata_problems=parsed.problems,
-            _headers=self.headers,
-            _content=self.content,
-            _secret_digests=self.digests,
-            _tool_names=tool_names,
+            **self._sent(parsed, tool_names),
         )
 
     def call(
@@ -597,10 +593,6 @@ class _Draft:
             path=outcome.path,
             model=outcome.model,
             endpoint=outcome.endpoint,
-            metadata=parsed.stored,
-            metadata_header=parsed.header,
-            method=self.method,
-            url=self.url,
             json=outcome.json,
             status_code=None if answer.fault else answer.status,
             log_id=log_id,
@@ -610,13 +602,23 @@ class _Draft:
             options=outcome.options,
             attempts=outcome.attempts,
             fault=_fault_name(answer),
-            metadata_problems=parsed.problems,
             response_headers=headers,
-            _headers=self.headers,
-            _content=self.content,
-            _secret_digests=self.digests,
-            _tool_names=tool_names,
+            **self._sent(parsed, tool_names),
         )
+
+    def _sent(self, parsed: ParsedMetadata, tool_names: Mapping[str, str]) -> dict[str, Any]:
+        """What every `Call` of this request records of what was sent, answered or not."""
+        return {
+            "metadata": parsed.stored,
+            "metadata_header": parsed.header,
+            "metadata_problems": parsed.problems,
+            "method": self.method,
+            "url": self.url,
+            "_headers": self.headers,
+            "_content": self.content,
+            "_secret_digests": self.digests,
+            "_tool_names": tool_names,
+        }
 
 
 def _fault_name(answer: Answer) -> str | None:

@@ -13,17 +13,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from .arguments import check, fail
+from .arguments import check, fail, short_repr
 from .formats.base import Conversation
 from .routing import PROVIDER_SLUG
 
 if TYPE_CHECKING:
     from ..calls import Call
 
-__all__ = ["Asked", "Matcher", "Matchers", "TextMatcher", "shown"]
+__all__ = ["Asked", "Matchers", "TextMatcher", "shown"]
 
 TextMatcher: TypeAlias = "str | re.Pattern[str] | None"
-Matcher = TextMatcher  # the name `aigw.respond`'s signature used first
 
 
 class Asked(Protocol):
@@ -54,11 +53,6 @@ def _quoted(text: str | None, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _text_matches(matcher: str | re.Pattern[str], text: str | None) -> bool:
     if text is None:
         return False
@@ -82,7 +76,7 @@ def _subset_problem(wanted: Any, actual: Any, where: str) -> str | None:
                 return problem
         return None
     if wanted != actual or (type(wanted) is not type(actual) and not _both_numbers(wanted, actual)):
-        return f"{where} is {_short(actual)}, not {_short(wanted)}"
+        return f"{where} is {short_repr(actual, 60)}, not {short_repr(wanted, 60)}"
     return None
 
 

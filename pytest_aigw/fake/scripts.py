@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .arguments import check, fail, is_count
+from .arguments import check, fail, is_count, short_repr
 from .formats.base import ToolCall, Usage
 from .matchers import Asked, Matchers, matchers, shown
 from .replies import content_parts, finish_reason_of, tool_calls_of, usage_of
@@ -172,8 +172,7 @@ def _short(value: object, limit: int = 40) -> str:
         return getattr(value, "__name__", repr(value))
     if isinstance(value, tuple) and value and isinstance(value[0], ToolCall):
         value = [call.name for call in value]
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return short_repr(value, limit)
 
 
 def _check_common(times: object, headers: object) -> None:
