@@ -13,7 +13,7 @@ from ._errors import ConfigError, GatewayCheckError
 from .calls import Call, CallList
 from .clock import Clock
 from .evals import Judging
-from .fake.credentials import CredentialPolicy, check_aliases, check_mode
+from .fake.credentials import CredentialPolicy
 from .fake.errors import GATEWAY_ERRORS
 from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
@@ -158,7 +158,9 @@ class MockGateway(Judging):
     @credentials.setter
     def credentials(self, value: str | None) -> None:
         policy = self._fake.credentials
-        self._fake.credentials = CredentialPolicy(check_mode(value), policy.aliases)
+        self._fake.credentials = CredentialPolicy(
+            settings.setting("credentials").check(value), policy.aliases
+        )
 
     @property
     def byok_aliases(self) -> tuple[str, ...]:
@@ -168,7 +170,9 @@ class MockGateway(Judging):
     @byok_aliases.setter
     def byok_aliases(self, value: Iterable[str]) -> None:
         policy = self._fake.credentials
-        self._fake.credentials = CredentialPolicy(policy.mode, check_aliases(value))
+        self._fake.credentials = CredentialPolicy(
+            policy.mode, settings.setting("byok_aliases").check(value)
+        )
 
     @property
     def clock(self) -> Clock:

@@ -179,7 +179,7 @@ def strings(rule: str = "a list of non-empty strings") -> Kind[tuple[str, ...]]:
 
 
 def _is_string_list(value: object) -> bool:
-    return isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+    return isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value)
 
 
 def _account_id(value: str) -> bool:

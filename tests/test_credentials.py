@@ -426,6 +426,7 @@ def test_settings_are_attributes_a_test_can_change() -> None:
             " got 'default'",
         ),
         ({"byok_aliases": ["ok", ""]}, "byok_aliases must be a list of alias names"),
+        ({"byok_aliases": ["ok", " "]}, "byok_aliases must be a list of alias names"),
     ],
 )
 def test_bad_settings_are_refused_with_the_choices(kwargs: dict[str, Any], message: str) -> None:
@@ -433,7 +434,7 @@ def test_bad_settings_are_refused_with_the_choices(kwargs: dict[str, Any], messa
         MockGateway(**kwargs)
     gw = MockGateway()
     name, value = next(iter(kwargs.items()))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=re.escape(message)):  # the setter checks alike
         setattr(gw, name, value)
 
 

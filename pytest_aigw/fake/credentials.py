@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .._errors import ConfigError
 from .answers import Answer, Job, gateway_answer
 from .encoding import compact_bytes
 from .errors import UNAUTHORIZED, GatewayFault
@@ -28,21 +27,17 @@ from .errors import UNAUTHORIZED, GatewayFault
 __all__ = [
     "DEFAULT_ALIASES",
     "KEY_HEADERS",
-    "MODES",
     "Billing",
     "CredentialPolicy",
     "MissingKey",
     "Settlement",
     "Shown",
     "authorized",
-    "check_aliases",
-    "check_mode",
     "refusal",
     "settle",
 ]
 
 Mode = Literal["provider", "byok", "unified"]
-MODES: tuple[Mode, ...] = ("provider", "byok", "unified")
 DEFAULT_ALIASES = ("default",)
 QUERY_KEY = "?key"  # Google AI Studio also takes its key as `?key=`
 
@@ -87,31 +82,6 @@ _MISSING: dict[str, tuple[int, str]] = {
     ),
     "workers-ai": (401, "Authentication error"),
 }
-
-
-def check_mode(value: object) -> Mode | None:
-    """*value* as a credentials mode; raise `ConfigError` naming the choices otherwise."""
-    if value is not None and value not in MODES:
-        raise ConfigError(
-            f"credentials must be 'provider' (the app sends provider keys), 'byok' (keys"
-            f" stored on the gateway), 'unified' (Unified Billing) or None (keys not"
-            f" checked), got {value!r}"
-        )
-    return value
-
-
-def check_aliases(value: object) -> tuple[str, ...]:
-    """*value* as BYOK alias names; raise `ConfigError` unless it is a list of names."""
-    if (
-        isinstance(value, str)
-        or not isinstance(value, Iterable)
-        or not all(isinstance(alias, str) and alias.strip() for alias in value)
-    ):
-        raise ConfigError(
-            f"byok_aliases must be a list of alias names such as ['default', 'team-a'],"
-            f" got {value!r}"
-        )
-    return tuple(value)
 
 
 # Every header any provider reads its key from: the only ones worth decoding per request.
