@@ -25,6 +25,7 @@ from collections.abc import Callable
 import aiohttp
 import requests
 import responses
+from _rounds import alternate
 from aioresponses import aioresponses
 
 from pytest_aigw import MockGateway
@@ -97,15 +98,7 @@ def run(count: int, rounds: int) -> dict[str, list[float]]:
     if AIORESPONSES_ANSWERS:
         cases["aiohttp_bare"] = aiohttp_bare
     cases |= {"requests_fake": requests_fake, "requests_bare": requests_bare}
-    for measure in cases.values():  # warm-up, not counted
-        measure()
-    results: dict[str, list[float]] = {name: [] for name in cases}
-    for number in range(rounds):
-        order = list(cases.items())
-        if number % 2:
-            order.reverse()
-        for name, measure in order:
-            results[name].append(measure())
+    results = alternate(cases, rounds)
     session.close()
     loop.close()
     return results

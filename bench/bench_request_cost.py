@@ -22,6 +22,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 import respx
+from _rounds import alternate
 from pytest_httpx import HTTPXMock
 from pytest_httpx._options import _HTTPXMockOptions  # what its fixture builds
 
@@ -110,15 +111,7 @@ def run(requests: int, rounds: int) -> dict[str, list[float]]:
         "transport": transport_round,
         "pytest_httpx": pytest_httpx_round,
     }
-    for measure in cases.values():  # warm-up, not counted
-        measure()
-    results: dict[str, list[float]] = {name: [] for name in cases}
-    for number in range(rounds):
-        order = list(cases.items())
-        if number % 2:
-            order.reverse()  # alternate which case runs first in a round
-        for name, measure in order:
-            results[name].append(measure())
+    results = alternate(cases, rounds)
     client.close()
     transport_client.close()
     return results

@@ -22,6 +22,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from _rounds import alternate
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
@@ -92,24 +93,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     text = text_of(args.chars)
-    results: dict[str, list[tuple[float, float]]] = {"tool": [], "text": []}
     with MockGateway(strict=False) as gw:
         client = OpenAI(base_url=gw.url("openai"), api_key="sk-test")
-        tool_gw = gw
-        cases = {"tool": read_tool_call, "text": read_text}
-        for number in range(args.rounds + 1):
-            order = ["tool", "text"] if number % 2 else ["text", "tool"]
-            for case in order:
-                tool_gw.reset()
-                if case == "tool":
-                    tool_gw.respond(
-                        tool_calls=[tool_call("save_notes", {"notes": text})], times=None
-                    )
-                else:
-                    tool_gw.respond(text, times=None)
-                figures = run_round(cases[case], client, args.streams)
-                if number:  # the first round warms up
-                    results[case].append(figures)
+
+        def tool_round() -> tuple[float, float]:
+            gw.reset()
+            gw.respond(tool_calls=[tool_call("save_notes", {"notes": text})], times=None)
+            return run_round(read_tool_call, client, args.streams)
+
+        def text_round() -> tuple[float, float]:
+            gw.reset()
+            gw.respond(text, times=None)
+            return run_round(read_text, client, args.streams)
+
+        results = alternate({"tool": tool_round, "text": text_round}, args.rounds)
     print(f"reply of {args.chars:,} characters, {args.streams} streams x {args.rounds} rounds")
     print("case | first chunk, ms | whole reply reassembled, ms")
     medians: dict[str, tuple[float, float]] = {}
