@@ -278,16 +278,19 @@ class LiveGateway(Judging):
         """
         if "authorization" not in headers and "x-api-key" not in headers:
             headers["authorization"] = f"Bearer {self._api_token}"
-        path = request.url.path[len(self._rest.path) - len("ai") :]
-        model = rest_model(path, request_json(request))
+        model = rest_model(self._rest_path(request.url), request_json(request))
         if GATEWAY_HEADER not in headers and not (model or "").startswith("@cf/"):
             headers[GATEWAY_HEADER] = self.gateway_id
+
+    def _rest_path(self, url: httpx.URL) -> str:
+        """A REST URL's path from ``ai/`` on, as the fake records it (``ai/v1/...``)."""
+        return url.path[len(self._rest.path) - len("ai") :]
 
     def _where(self, sent: httpx.Request, body: Any) -> tuple[str, str, str, str | None]:
         """The call's endpoint, provider, path and model, as the fake records them."""
         json_body = body if isinstance(body, dict) else None
         if _under(sent.url, self._rest):
-            path = sent.url.path[len(self._rest.path) - len("ai") :]
+            path = self._rest_path(sent.url)
             model = rest_model(path, body)
             return "rest", provider_of(model or "") or "", path, model
         provider, _, path = sent.url.path[len(self._target.path) :].strip("/").partition("/")
