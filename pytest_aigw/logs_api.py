@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from .fake.errors import error_envelope
 from .logstore import (
     DELETE_ORDER_KEYS,
     FILTER_KEYS,
@@ -71,8 +72,7 @@ _FLAT_FILTERS: dict[str, tuple[str, str, str]] = {
 
 
 def _envelope_error(status: int, code: int, message: str, **extra: Any) -> httpx.Response:
-    body = {"success": False, "errors": [{"code": code, "message": message}], **extra}
-    return httpx.Response(status, json=body)
+    return httpx.Response(status, json=error_envelope(code, message, **extra))
 
 
 def _invalid(message: str) -> httpx.Response:

@@ -15,6 +15,7 @@ import httpx
 __all__ = [
     "GATEWAY_ERRORS",
     "GatewayFault",
+    "error_envelope",
     "gateway_error",
     "gateway_error_body",
 ]
@@ -37,6 +38,11 @@ TIMED_OUT = GatewayFault(504, 2016, "Request timed out")  # chosen: not document
 
 # `aigw.fail(status)` answers these statuses as the gateway; others as the provider.
 GATEWAY_ERRORS = {fault.status_code: fault for fault in (UNAUTHORIZED, RATE_LIMITED, NO_CREDITS)}
+
+
+def error_envelope(code: int, message: str, **extra: Any) -> dict[str, Any]:
+    """The Cloudflare API's v4 error envelope (*extra* adds keys such as ``result``)."""
+    return {"success": False, "errors": [{"code": code, "message": message}], **extra}
 
 
 def gateway_error_body(status_code: int, code: int, message: str) -> dict[str, Any]:

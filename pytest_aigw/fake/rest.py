@@ -31,7 +31,7 @@ import httpx
 from ..logs_api import API_PREFIX
 from .answers import Answer, gateway_answer
 from .encoding import compact_bytes
-from .errors import INPUT_ERROR, GatewayFault
+from .errors import INPUT_ERROR, GatewayFault, error_envelope
 from .routing import GATEWAY_HOST, UnknownRoute
 
 __all__ = [
@@ -69,13 +69,8 @@ _FIX_REST_URL = (
 
 
 def api_error_body(code: int, message: str) -> dict[str, Any]:
-    """The Cloudflare API's v4 error envelope."""
-    return {
-        "success": False,
-        "errors": [{"code": code, "message": message}],
-        "messages": [],
-        "result": None,
-    }
+    """The Cloudflare API's v4 error envelope, as the inference routes send it."""
+    return error_envelope(code, message, messages=[], result=None)
 
 
 def api_error(fault: GatewayFault, message: str | None = None) -> httpx.Response:

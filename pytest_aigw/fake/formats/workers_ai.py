@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ..errors import error_envelope
 from .base import PIECE, ApiFormat, Conversation, Json, Message, ReplyContext, event, per_piece
 from .openai_chat import read_chat
 
@@ -62,12 +63,7 @@ class WorkersAI(ApiFormat):
         return events
 
     def error(self, status: int, message: str) -> Json:
-        return {
-            "result": None,
-            "success": False,
-            "errors": [{"code": status, "message": message}],
-            "messages": [],
-        }
+        return error_envelope(status, message, messages=[], result=None)
 
 
 def _text(c: ReplyContext) -> str:
