@@ -342,6 +342,7 @@ def test_a_match_function_that_raises_is_a_mismatch_with_its_traceback() -> None
     assert 'raise KeyError("tier")' in trace
     assert trace.endswith("KeyError: 'tier'")
     assert all(line.startswith(("Traceback", "  ", "KeyError")) for line in trace.splitlines())
+    assert "pytest_aigw" not in trace  # the test's own frames only, as for reply functions
 
 
 class Callable_:

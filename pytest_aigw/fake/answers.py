@@ -9,8 +9,6 @@ a requested schema gets a valid JSON value, anything else a fixed sentence.
 from __future__ import annotations
 
 import hashlib
-import os
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -18,6 +16,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
+from .arguments import user_traceback
 from .encoding import COMPACT, compact_bytes
 from .errors import GATEWAY_ERRORS, TIMED_OUT, GatewayFault, gateway_error_body
 from .formats import ApiFormat, Conversation, ReplyContext, ReplySpec, ToolCall
@@ -202,19 +201,9 @@ def _function_error(job: Job, script: Script | None, error: Exception) -> Answer
     if isinstance(error, ConfigError):
         what = f"{label} returned something that is not a reply: {error}"
     else:
-        trace = _user_traceback(error)
+        trace = user_traceback(error)
         what = f"{label} of {_named(script)} raised {type(error).__name__}: {error}\n{trace}"
     return _script_error(job, what)
-
-
-def _user_traceback(error: Exception) -> str:
-    """The traceback of *error* from the test's own code on (the fake's frames left out)."""
-    here = os.path.dirname(os.path.dirname(__file__))
-    trace = traceback.TracebackException.from_exception(error)
-    trace.stack = traceback.StackSummary.from_list(
-        [frame for frame in trace.stack if not frame.filename.startswith(here)]
-    )
-    return "".join(trace.format()).rstrip()
 
 
 def _script_error(job: Job, what: str) -> Answer:

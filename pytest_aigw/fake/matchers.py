@@ -8,12 +8,11 @@ a Responses, an Anthropic, a Gemini or a Workers AI request alike.
 from __future__ import annotations
 
 import re
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from .arguments import check, fail, short_repr
+from .arguments import check, fail, short_repr, user_traceback
 from .formats.base import Conversation
 from .routing import PROVIDER_SLUG
 
@@ -166,7 +165,7 @@ class Matchers:
         try:
             matched = self.match(asked.call())
         except Exception as error:  # a broken matcher must not break the app's request
-            trace = "".join(traceback.format_exception(error)).rstrip()
+            trace = user_traceback(error)
             return [f"match={name} raised {type(error).__name__}: {error}\n{trace}"]
         return [] if matched else [f"match={name} returned {matched!r}"]
 
