@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import threading
@@ -16,45 +15,18 @@ import httpx
 from .fake.formats import Conversation, Message, ToolResult, format_for
 from .fake.options import NO_OPTIONS, RequestOptions
 from .metadata import MetadataProblem, MetadataValue
+from .redaction import (
+    REDACTED,
+    SECRET_HEADERS,
+    digest,
+    redact_body,
+    redact_headers,
+    redact_mapping,
+    redact_steps,
+    redact_url,
+)
 
 __all__ = ["REDACTED", "SECRET_HEADERS", "Call", "CallList", "redact_headers", "redact_url"]
-
-REDACTED = "[redacted]"
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cf-aig-authorization",
-        "x-api-key",
-        "api-key",
-        "x-goog-api-key",
-        "x-auth-key",
-    }
-)
-SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key"})
-_AUTH_SCHEMES = ("Bearer ", "Basic ", "Token ")
-
-
-def _redact_value(value: str) -> str:
-    for scheme in _AUTH_SCHEMES:
-        if value.startswith(scheme):
-            return scheme + REDACTED
-    return REDACTED
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def redact_url(url: httpx.URL) -> httpx.URL:
-    """Copy *url* with secret query values (``?key=``) redacted."""
-    if not url.query:
-        return url
-    secret = [k for k in url.params if k.lower() in SECRET_QUERY_PARAMS]
-    if not secret:
-        return url
-    params = [(k, REDACTED if k in secret else v) for k, v in url.params.multi_items()]
-    return url.copy_with(params=params)
 
 
 def request_json(request: httpx.Request) -> Any:
@@ -65,24 +37,6 @@ def request_json(request: httpx.Request) -> Any:
         return json.loads(request.content)
     except ValueError:
         return None
-
-
-def redact_headers(request: httpx.Request) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
-    """Return the request's headers with secrets redacted, and digests of those secrets."""
-    headers = []
-    digests: dict[str, str] = {}
-    for raw_name, raw_value in request.headers.raw:
-        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-        lowered = name.lower()
-        if lowered in SECRET_HEADERS:
-            digests[lowered] = _digest(value)
-            value = _redact_value(value)
-        headers.append((name, value))
-    if request.url.query:
-        for name, value in request.url.params.multi_items():
-            if name.lower() in SECRET_QUERY_PARAMS:
-                digests[f"?{name}"] = _digest(value)
-    return tuple(headers), digests
 
 
 @dataclass(frozen=True)
@@ -131,6 +85,14 @@ class Call:
     _secret_digests: Mapping[str, str] = field(default_factory=dict, repr=False)
     _tool_names: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # The last line of defence, whoever builds the record: a universal body's step
+        # headers and the answer's cookies are hidden before anything can show them.
+        if "universal" in (self.endpoint, self.provider):
+            object.__setattr__(self, "json", redact_steps(self.json))
+            object.__setattr__(self, "_content", redact_body(self._content))
+        object.__setattr__(self, "response_headers", redact_mapping(self.response_headers))
+
     @cached_property
     def request(self) -> httpx.Request:
         """The request as sent, secrets redacted (built on first use)."""
@@ -174,8 +136,8 @@ class Call:
 
     def secret_matches(self, name: str, value: str) -> bool:
         """Tell whether the app sent *value* in header *name* (or query param ``?name``)."""
-        digest = self._secret_digests.get(name.lower())
-        return digest is not None and hmac.compare_digest(digest, _digest(value))
+        kept = self._secret_digests.get(name.lower())
+        return kept is not None and hmac.compare_digest(kept, digest(value))
 
 
 class CallList(Sequence[Call]):
