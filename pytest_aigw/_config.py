@@ -19,6 +19,10 @@ environment > ini > default; credentials come from the environment only.
     clean-up          --aigw-cleanup           CLEANUP=1               aigw_cleanup
     eval report       --aigw-eval-report=PATH  EVAL_REPORT             aigw_eval_report
     eval gate         --aigw-eval-min-pass-rate=R  EVAL_MIN_PASS_RATE  aigw_eval_min_pass_rate
+    redacted names    --aigw-redact NAME       REDACT (a,b)            aigw_redact (lines)
+
+Redacted names add up from all three places rather than one winning: a secret named
+anywhere stays hidden.
 """
 
 from __future__ import annotations
@@ -124,6 +128,13 @@ EVAL_MIN_PASS_RATE = Setting(
     "PYTEST_AIGW_EVAL_MIN_PASS_RATE",
     "Gate: the run passes if the aigw_eval pass rate reaches R (0-1, or a percentage);"
     " failed eval tests then do not fail the run on their own.",
+)
+REDACT = Setting(
+    "--aigw-redact",
+    "aigw_redact",
+    "PYTEST_AIGW_REDACT",
+    "More header or query parameter names whose values are redacted wherever a request is"
+    " kept or shown (repeatable; *-suffix for every name ending so).",
 )
 RUN_SETTINGS = (
     MODE,
@@ -235,6 +246,23 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         eval_report=eval_report or None,
         eval_min_pass_rate=_rate(*first(EVAL_MIN_PASS_RATE)),
     )
+
+
+def redact_names(
+    getoption: Any, getini: Any, environ: Mapping[str, str] = os.environ
+) -> tuple[str, ...]:
+    """The names to redact besides the built-in set: option, environment and ini together.
+
+    Raises `ConfigError` naming where a bad name was given.
+    """
+    from .redaction import redaction_names, split_names
+
+    given = [
+        (getoption(REDACT.dest) or [], REDACT.option),
+        (split_names(environ.get(REDACT.env, "")), REDACT.env),
+        (getini(REDACT.ini) or [], f"ini {REDACT.ini}"),
+    ]
+    return tuple(name for values, where in given for name in redaction_names(values, where))
 
 
 def _rate(value: str | None, where: str) -> float | None:

@@ -22,6 +22,7 @@ from .fake.routing import GATEWAY_HOST
 from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault
 from .ids import IdFormat, id_factory
+from .intercept.cloudflare_guard import CloudflareGuard
 from .intercept.guard import DirectCall, DirectCallGuard
 from .logs_api import API_HOST, LogsApi
 from .logstore import LogSettings, LogStore, log_settings_fields
@@ -37,6 +38,17 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway", "RootURL"]
 
 _Self = TypeVar("_Self", bound="MockGateway")
+
+
+def _served(account_id: str, gateway_id: str) -> str:
+    """What the fake answers on Cloudflare's hosts, for the message refusing the rest."""
+    account = f"/client/v4/accounts/{account_id}"
+    return (
+        f"the fake serves the gateway on {GATEWAY_HOST}, and on {API_HOST} only the Logs API"
+        f" ({account}/ai-gateway/gateways/{gateway_id}/logs...) and the REST inference API"
+        f" ({account}/ai/...)"
+    )
+
 
 OPT_OUT_HINT = "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False)."
 
@@ -111,6 +123,7 @@ class MockGateway(Judging):
             credentials=CredentialPolicy(resolved["credentials"], tuple(resolved["byok_aliases"])),
         )
         self._logs_api = LogsApi(self._fake.logs, self.account_id, self.gateway_id, self.clock.now)
+        self._unsent = CloudflareGuard(_served(self.account_id, self.gateway_id))
         self._interception: Interception | None = None
         self._logs_client: LogsClient | None = None
 
@@ -453,14 +466,19 @@ class MockGateway(Judging):
             self._fake.is_gateway_request(request)
             or self._logs_api.is_logs_request(request)
             or self._direct.refuses(request)
+            or self._unsent.covers(request)
         )
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         if self._logs_api.is_logs_request(request):
             return self._logs_api.handle(request)
-        if not self._fake.is_gateway_request(request) and self._direct.refuses(request):
+        if self._fake.is_gateway_request(request):
+            return self._fake.handle(request)
+        if self._unsent.covers(request):
+            return self._unsent.refuse(request)
+        if self._direct.refuses(request):
             return self._direct.refuse(request)
-        return self._fake.handle(request)
+        return self._fake.handle(request)  # MockTransport(aigw.handler): anything comes here
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; usable as ``httpx.MockTransport(aigw.handler)``."""
@@ -473,7 +491,7 @@ class MockGateway(Judging):
 
     def findings(self) -> list[str]:
         """Everything `check()` would report, one line each."""
-        return self._direct.findings() + self._fake.findings()
+        return self._direct.findings() + self._unsent.findings() + self._fake.findings()
 
     def check(self) -> None:
         """Raise `GatewayCheckError` if the app sent what the real gateway would refuse or lose."""
@@ -490,6 +508,7 @@ class MockGateway(Judging):
         self._fake.reset()
         self._logs_api.clear_outages()
         self._direct.clear()
+        self._unsent.clear()
 
     def start(self) -> None:
         """Start intercepting httpx and httpx2 requests for the gateway host."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pytest
 
-from . import _config, settings
+from . import _config, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ _GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
 _INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _CLEANED = pytest.StashKey[str]()
+_REDACTED_BEFORE = pytest.StashKey[Any]()
 _EVALS = pytest.StashKey["_GathersEvals"]()
 _WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
 
@@ -64,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(_config.CLEANUP.ini, _config.CLEANUP.help, default="")
     for setting in (_config.EVAL_REPORT, _config.EVAL_MIN_PASS_RATE):
         parser.addini(setting.ini, setting.help, default="")
+    redact = _config.REDACT
+    group.addoption(redact.option, action="append", metavar="NAME", help=redact.help)
+    parser.addini(redact.ini, redact.help, type="linelist", default=[])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,6 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         run = _config.run_config(config.getoption, config.getini)
         config.stash[_INI_SETTINGS] = _config.ini_settings(config.getini, run.gateway_id)
+        names = _config.redact_names(config.getoption, config.getini)
+        config.stash[_REDACTED_BEFORE] = redaction.use_extra_names(names)
     except AigwError as error:
         raise pytest.UsageError(f"pytest-aigw: {error}") from None
     if run.live:
@@ -88,6 +94,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(gathers, "aigw-evals")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_SharesRunId(), "aigw-xdist")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A run inside another (pytester, in process) gives the outer one its names back.
+    if _REDACTED_BEFORE in config.stash:
+        redaction.restore_extra_names(config.stash[_REDACTED_BEFORE])
 
 
 def _with_run_id(config: pytest.Config, run: _config.RunConfig) -> _config.RunConfig:

@@ -30,11 +30,12 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
+
+if TYPE_CHECKING:  # the plugin imports this module at start-up: nothing heavy
+    import httpx
 
 __all__ = [
     "ENV_REDACT",
@@ -52,6 +53,8 @@ __all__ = [
     "redact_url",
     "redact_value",
     "redaction_names",
+    "restore_extra_names",
+    "split_names",
     "use_extra_names",
 ]
 
@@ -81,7 +84,8 @@ _AUTH_SCHEMES = ("Bearer ", "Basic ", "Token ", "AWS4-HMAC-SHA256 ")
 # leading * makes a suffix.
 _NAME = re.compile(r"\*?[A-Za-z0-9!#$%&'+.^_`|~-]+")
 
-_extra: tuple[frozenset[str], tuple[str, ...]] | None = None  # (names, suffixes)
+_Extra = tuple[frozenset[str], tuple[str, ...]]  # names, suffixes
+_extra: _Extra | None = None
 
 
 def redaction_names(values: Iterable[object], where: str) -> tuple[str, ...]:
@@ -101,28 +105,41 @@ def redaction_names(values: Iterable[object], where: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def split_names(text: str) -> list[str]:
+    """The names in *text*, separated by commas or newlines (as the environment gives them)."""
+    return [part for part in re.split(r"[,\n]", text) if part.strip()]
+
+
 def _from_env() -> tuple[str, ...]:
-    raw = os.environ.get(ENV_REDACT, "")
-    return redaction_names([p for p in re.split(r"[,\n]", raw) if p.strip()], ENV_REDACT)
+    return redaction_names(split_names(os.environ.get(ENV_REDACT, "")), ENV_REDACT)
 
 
-def use_extra_names(names: Iterable[str] | None) -> None:
+def use_extra_names(names: Iterable[str] | None) -> _Extra | None:
     """Redact *names* (checked by `redaction_names`) besides the built-in set.
 
-    None goes back to the default: the names in ``PYTEST_AIGW_REDACT``.
+    None goes back to the default: the names in ``PYTEST_AIGW_REDACT``. Returns what
+    was in use before, for `restore_extra_names`.
     """
     global _extra
+    before = _extra
     if names is None:
         _extra = None
-        return
+        return before
     listed = tuple(names)
     _extra = (
         frozenset(n for n in listed if not n.startswith("*")),
         tuple(n[1:] for n in listed if n.startswith("*")),
     )
+    return before
 
 
-def extra_names() -> tuple[frozenset[str], tuple[str, ...]]:
+def restore_extra_names(before: _Extra | None) -> None:
+    """Put back what `use_extra_names` returned (a pytest run inside another ends)."""
+    global _extra
+    _extra = before
+
+
+def extra_names() -> _Extra:
     """The names and suffixes redacted besides the built-in set."""
     if _extra is None:
         use_extra_names(_from_env())

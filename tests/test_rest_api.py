@@ -288,7 +288,12 @@ def test_an_unknown_gateway_or_route_is_refused_and_fails_the_test(
         def test_other_route(aigw):
             url = aigw.api_url + f"/accounts/{aigw.account_id}/workers/scripts"
             response = httpx.get(url, headers={"authorization": "Bearer t"})
-            assert response.json()["errors"] == [{"code": 7000, "message": "No route for that URI"}]
+            (error,) = response.json()["errors"]
+            assert error["code"] == 7000
+            assert error["message"].startswith(
+                "No route for that URI (pytest-aigw: GET"
+                f" /client/v4/accounts/{aigw.account_id}/workers/scripts refused: the fake serves"
+            )
         """
     )
     result = pytester.runpytest("-p", "no:randomly")

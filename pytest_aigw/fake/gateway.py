@@ -233,8 +233,9 @@ class FakeGateway:
         message = fault.message
         if fault is UNMATCHED:
             message = f"pytest-aigw: {refused.describe()}"
-        if api:
-            return api_error(fault, message)
+        if api:  # the SDK's error then says which path, and why, as the finding does
+            where = f"{request.method} {request.url.path}"
+            return api_error(fault, f"{message} (pytest-aigw: {where} refused: {reason})")
         return gateway_error(fault.status_code, fault.code, message)
 
     def _decide(
