@@ -26,6 +26,8 @@ from .calls import Call, CallList, redact_headers, redact_url, request_json
 from .evals import Judging
 from .fake.formats import model_of
 from .fake.rest import GATEWAY_HEADER, provider_of, rest_model
+from .intercept.cloudflare_guard import CloudflareGuard
+from .logs_api import is_logs_path
 from .mock import RootURL, validate_ids
 
 if TYPE_CHECKING:
@@ -87,6 +89,10 @@ class LiveGateway(Judging):
         self._target = httpx.URL(self.gateway_url)
         self._rest = httpx.URL(self.rest_url)
         self._refusals: list[str] = []
+        self._unsent = CloudflareGuard(
+            f"live mode sends on only the gateway's requests ({self.gateway_url}/...),"
+            f" the REST inference API's ({self.rest_url}/...) and the Logs API's"
+        )
         self._interception: Interception | None = None
         self._logs_client: LogsClient | None = None
         self._client: httpx.Client | None = None
@@ -156,8 +162,8 @@ class LiveGateway(Judging):
         self._client = self._logs_client = None
 
     def findings(self) -> list[str]:
-        """Requests that were not sent because they could not carry the live tags."""
-        return list(self._refusals)
+        """Requests that were not sent: untaggable, or for Cloudflare but not forwarded."""
+        return self._refusals + self._unsent.findings()
 
     def check(self) -> None:
         """Raise `GatewayCheckError` if any request was held back."""
@@ -214,9 +220,18 @@ class LiveGateway(Judging):
     def _wanted(self, request: httpx.Request) -> bool:
         if _FORWARDING.get():
             return False
+        return self._forwards(request) or self._holds_back(request)
+
+    def _forwards(self, request: httpx.Request) -> bool:
         return _under(request.url, self._target) or _under(request.url, self._rest)
 
+    def _holds_back(self, request: httpx.Request) -> bool:
+        """A request for Cloudflare that live mode does not forward (the Logs API goes as is)."""
+        return self._unsent.covers(request) and not is_logs_path(request.url.path)
+
     def _forward(self, request: httpx.Request) -> httpx.Response:
+        if not self._forwards(request):
+            return self._unsent.refuse(request)
         outgoing = self._outgoing(request)
         if self._client is None:
             self._client = httpx.Client(timeout=_TIMEOUT)
@@ -229,6 +244,8 @@ class LiveGateway(Judging):
         return _relayed(upstream, _Relay(upstream))
 
     async def _forward_async(self, request: httpx.Request) -> httpx.Response:
+        if not self._forwards(request):
+            return self._unsent.refuse(request)
         outgoing = self._outgoing(request)
         # A client per request, closed with its response: an async client cannot be
         # closed from stop(), whose caller's event loop may be gone.
