@@ -26,6 +26,7 @@ from .intercept.cloudflare_guard import CloudflareGuard
 from .intercept.guard import DirectCall, DirectCallGuard
 from .logs_api import API_HOST, LogsApi
 from .logstore import LogSettings, LogStore, log_settings_fields
+from .redaction import extra_names
 from .seed import logs_from_api
 from .settings import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID, GatewayArgs
 
@@ -107,6 +108,7 @@ class MockGateway(Judging):
             given.update(log_settings_fields(log_settings))
         given.update(options)
         resolved = settings.resolve(given, owner=f"{type(self).__name__}()")
+        extra_names()  # a bad PYTEST_AIGW_REDACT fails here, not inside a request
         self._settings = resolved
         self.strict: bool = resolved["strict"]
         self._id_format = resolved["id_format"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 
@@ -228,4 +231,28 @@ def test_a_bad_name_stops_the_run_with_a_usage_error(pytester: pytest.Pytester) 
             "ERROR: pytest-aigw: --aigw-redact must be header or query parameter names such as"
             " x-session-id, or *-suffix for every name ending so, got 'two words'"
         ]
+    )
+
+
+def test_a_bad_name_in_the_environment_fails_where_the_gateway_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(ENV_REDACT, "ok-name,two words")
+    before = use_extra_names(None)
+    try:
+        with pytest.raises(ConfigError, match=r"^PYTEST_AIGW_REDACT must be header or query"):
+            MockGateway()
+    finally:
+        restore_extra_names(before)
+    served = subprocess.run(
+        [sys.executable, "-m", "pytest_aigw", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, ENV_REDACT: "two words"},
+    )
+    assert served.returncode == 2
+    assert served.stderr.splitlines()[-1] == (
+        "pytest-aigw serve: error: PYTEST_AIGW_REDACT must be header or query parameter names"
+        " such as x-session-id, or *-suffix for every name ending so, got 'two words'"
     )
