@@ -40,6 +40,8 @@ __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway", "RootURL"]
 
 _Self = TypeVar("_Self", bound="MockGateway")
 
+OPT_OUT_HINT = "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False)."
+
 
 def _served(account_id: str, gateway_id: str) -> str:
     """What the fake answers on Cloudflare's hosts, for the message refusing the rest."""
@@ -49,9 +51,6 @@ def _served(account_id: str, gateway_id: str) -> str:
         f" ({account}/ai-gateway/gateways/{gateway_id}/logs...) and the REST inference API"
         f" ({account}/ai/...)"
     )
-
-
-OPT_OUT_HINT = "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False)."
 
 
 def validate_ids(account_id: object, gateway_id: object) -> None:
