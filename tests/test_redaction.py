@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from pytest_aigw import MockGateway
+from pytest_aigw import MockGateway, MockGatewayServer
 from pytest_aigw._errors import ConfigError
+from pytest_aigw.live import LiveGateway
 from pytest_aigw.redaction import (
     ENV_REDACT,
     REDACTED,
@@ -256,3 +257,28 @@ def test_a_bad_name_in_the_environment_fails_where_the_gateway_is_made(
         "pytest-aigw serve: error: PYTEST_AIGW_REDACT must be header or query parameter names"
         " such as x-session-id, or *-suffix for every name ending so, got 'two words'"
     )
+
+
+def test_live_mode_forwards_the_step_keys_and_keeps_them_redacted() -> None:
+    step = {
+        "provider": "openai",
+        "endpoint": "chat/completions",
+        "headers": {"authorization": f"Bearer {STEP_KEY}"},
+        "query": CHAT,
+    }
+    with MockGatewayServer() as standin:
+        live = LiveGateway(
+            account_id=standin.account_id,
+            gateway_id=standin.gateway_id,
+            api_token="cf-token",
+            gateway_base_url=f"{standin.url}/v1",
+            api_base_url=standin.api_url,
+        )
+        with live:
+            # The stand-in checks provider keys: a 200 means the real key went out.
+            assert httpx.post(live.gateway_url, json=[step]).status_code == 200
+    call = live.calls.last
+    assert call.endpoint == "universal"
+    assert call.json == [{**step, "headers": {"authorization": f"Bearer {REDACTED}"}}]
+    assert STEP_KEY not in repr(call) + call.request.content.decode()
+    assert STEP_KEY not in standin.calls.last.request.content.decode()
