@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigError
 from .arguments import user_traceback
 from .encoding import COMPACT, compact_bytes
-from .errors import GATEWAY_ERRORS, TIMED_OUT, GatewayFault, gateway_error_body
+from .errors import (
+    GATEWAY_ERRORS,
+    INVENTED_HEADER,
+    GatewayFault,
+    gateway_error_body,
+    timeout_error_body,
+)
 from .formats import ApiFormat, Conversation, ReplyContext, ReplySpec, ToolCall
 from .formats.base import Json, estimate_tokens, split_content
 from .options import RequestOptions
@@ -304,10 +310,20 @@ def gateway_answer(
     return Answer(fault.status_code, (body,), logged=logged, delay=delay)
 
 
-def timed_out(timeout_ms: int) -> Answer:
-    """The gateway giving up on a provider slower than `cf-aig-request-timeout`."""
-    answer = gateway_answer(TIMED_OUT, delay=timeout_ms / 1000)
-    return replace(answer, retryable=True)
+def timed_out(timeout_ms: int, status: int = 504, code: int | None = None) -> Answer:
+    """The gateway giving up on a provider slower than `cf-aig-request-timeout`.
+
+    Its status and code are the fake's invention (settings `timeout_status`,
+    `timeout_code`), marked in the message and the `x-pytest-aigw-invented` header.
+    """
+    body = compact_bytes(timeout_error_body(status, code))
+    return Answer(
+        status,
+        (body,),
+        headers={INVENTED_HEADER: "cf-aig-request-timeout"},
+        delay=timeout_ms / 1000,
+        retryable=True,
+    )
 
 
 def _retryable(status: int) -> bool:

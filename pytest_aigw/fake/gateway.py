@@ -146,12 +146,14 @@ class FakeGateway:
         cache_ttl: int | None = None,
         log_settings: LogSettings | None = None,
         credentials: CredentialPolicy | None = None,
+        timeout_answer: tuple[int, int | None] = (504, None),
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
         self.authenticated = authenticated
         self.credentials = credentials or CredentialPolicy()
         self.cache_ttl = cache_ttl
+        self.timeout_answer = timeout_answer  # (status, code): invented, see errors.py
         self.clock = clock or Clock()
         self.calls = CallList()
         self.unexpected: list[UnexpectedRequest] = []
@@ -410,7 +412,7 @@ class FakeGateway:
             attempt += 1
             answer = self._attempt(job)
             if timeout is not None and answer.delay * 1000 > timeout:
-                answer = timed_out_answer(timeout)
+                answer = timed_out_answer(timeout, *self.timeout_answer)
             if answer.ok or not answer.retryable or attempt >= limit:
                 return (replace(answer, delay=answer.delay + waited) if waited else answer), attempt
             waited += answer.delay
