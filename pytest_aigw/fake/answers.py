@@ -69,6 +69,7 @@ class Job:
     metadata: Mapping[str, Any] | None = None
     view: Callable[[], Call] | None = field(default=None, compare=False)
     tool_names: Mapping[str, str] = field(default_factory=dict, compare=False)
+    buffered: bool = False  # the gateway answers one non-streamed payload (Guardrails)
 
     @cached_property
     def conversation(self) -> Conversation:
@@ -76,7 +77,7 @@ class Job:
 
     @property
     def wants_stream(self) -> bool:
-        return self.api.wants_stream(self.path, self.body)
+        return not self.buffered and self.api.wants_stream(self.path, self.body)
 
     def call(self) -> Call:
         """The request as a `Call`, for `match=` functions and reply functions."""
@@ -241,7 +242,7 @@ def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
     counts: dict[str, Any] = {"tokens_in": context.tokens_in, "tokens_out": context.tokens_out}
     if spec.tool_calls:
         counts["issued"] = job.api.issued_calls(context)
-    streamed = reply.stream if reply.stream is not None else job.wants_stream
+    streamed = not job.buffered and (reply.stream if reply.stream is not None else job.wants_stream)
     if streamed and type(job.api).stream is not ApiFormat.stream:
         pieces = spec.pieces or (split_content(spec.text) if spec.text else [""])
         events = tuple(job.api.stream(context, pieces))

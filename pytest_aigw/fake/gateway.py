@@ -61,6 +61,7 @@ from .rest import (
     resolve_rest,
 )
 from .routing import GATEWAY_HOST, Target, Universal, UnknownRoute, resolve_target
+from .screening import Screen, Screening
 from .scripts import Failure, Script, ScriptBook
 from .transport import ChunkStream
 from .universal import InvalidSteps, parse_steps
@@ -130,6 +131,7 @@ class _Outcome:
     metadata_header: str | None = None  # a universal step's own cf-aig-metadata
     endpoint: str = "gateway"  # the surface: gateway, compat, universal, run, rest
     billing: Billing = UNBILLED_BY_GATEWAY
+    screen: Screen | None = None  # the Guardrails and DLP checks, for the log
 
 
 class FakeGateway:
@@ -158,6 +160,7 @@ class FakeGateway:
         self.calls = CallList()
         self.unexpected: list[UnexpectedRequest] = []
         self.scripts = ScriptBook()
+        self.screening = Screening()
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
         self.logs = LogStore(log_settings)
         self._new_id = new_id
@@ -224,7 +227,10 @@ class FakeGateway:
             call, outcome.answer, created=at, request_body=body, request_type=kind, cf=draft.cf,
             billing=outcome.billing, user_agent=draft.user_agent,
         )  # fmt: skip
+        evaluations = outcome.screen.annotate(entry, self._new_id) if outcome.screen else []
         self.logs.add(entry)
+        for evaluation in evaluations:
+            self.logs.add(evaluation)
 
     def _refuse(
         self, request: httpx.Request, reason: str, hint: str, fault: GatewayFault, api: bool = False
@@ -384,22 +390,31 @@ class FakeGateway:
             refused = refusal(job, settled)
             return _Outcome(job.provider, job.path, job.model, sent, refused, job.options, **extra)
         extra["billing"] = settled.billing
+        screen = extra["screen"] = self.screening.screen(job, extra.get("endpoint", "gateway"))
+        job = screen.job  # buffered where a response guardrail holds the stream
+        stopped = screen.prompt()
+        if stopped is not None:
+            return _Outcome(job.provider, job.path, job.model, sent, stopped, job.options, **extra)
         ttl = cache_ttl(job.options, self.cache_ttl)
         key = cache_key(job.provider, job.path, job.raw, job.options.cache_key) if ttl else ""
         cached = self.cache.get(key) if ttl else None
         if cached is not None:
             return _Outcome(
-                job.provider, job.path, job.model, sent, cached, job.options,
-                cache_status="HIT", attempts=0, **extra,
+                job.provider, job.path, job.model, sent, screen.response(cached, hit=True),
+                job.options, cache_status="HIT", attempts=0, **extra,
             )  # fmt: skip
+        stopped = screen.request()
+        if stopped is not None:
+            return _Outcome(job.provider, job.path, job.model, sent, stopped, job.options, **extra)
         if settled.missing is not None:  # the provider refuses what came without a key
             answer, attempts = refusal(job, settled), 1
         else:
             answer, attempts = self._with_retries(job)
-        if ttl and answer.ok and answer.cut_after is None:
+        sent_on = screen.response(answer, hit=False)
+        if ttl and sent_on.ok and answer.cut_after is None:  # the answer before the checks
             self.cache.put(key, replace(answer, delay=0.0), ttl)
         return _Outcome(
-            job.provider, job.path, job.model, sent, answer, job.options,
+            job.provider, job.path, job.model, sent, sent_on, job.options,
             attempts=attempts, **extra,
         )  # fmt: skip
 
@@ -481,6 +496,7 @@ class FakeGateway:
             self.calls.clear()
             self.unexpected.clear()
             self.scripts.clear()
+            self.screening.clear()
             self.cache.clear()
             self.logs.clear()
             self._notes.clear()
