@@ -147,9 +147,8 @@ class Screen:
             entry.extra.update(log_fields(self.dlp))
         logs = [self._evaluation_log(e, entry, new_id()) for e in self.evaluations]
         if logs:
-            entry.extra["guardrails"] = [
-                {**e.fields(), "log_id": log.id} for e, log in zip(self.evaluations, logs, strict=True)
-            ]
+            pairs = zip(self.evaluations, logs, strict=True)
+            entry.extra["guardrails"] = [{**e.fields(), "log_id": log.id} for e, log in pairs]
         return logs
 
     def _evaluation_log(self, evaluation: Evaluation, entry: Log, log_id: str) -> Log:
