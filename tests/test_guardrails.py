@@ -47,9 +47,16 @@ def body_of(status: int, code: int, message: str) -> dict[str, Any]:
     }
 
 
-def evaluation_logs(gw: MockGateway, log_id: str) -> list[Log]:
-    """The Guardrails evaluation logs of a request, found by its event id."""
-    event_id = gw.logs.get(log_id).raw["event_id"]
+def last_log(gw: MockGateway) -> Log:
+    """The log of the last call."""
+    log_id = gw.calls.last.log_id
+    assert log_id is not None
+    return gw.logs.get(log_id)
+
+
+def evaluation_logs(gw: MockGateway) -> list[Log]:
+    """The Guardrails evaluation logs of the last call, found by its event id."""
+    event_id = last_log(gw).raw["event_id"]
     found = gw.logs.list(filters=[log_filter("event_id", "eq", event_id)]).logs
     return [log for log in found if log.raw["request_type"] == "guardrails"]
 
@@ -61,12 +68,8 @@ def test_a_blocked_prompt_gets_424_code_2016_and_never_reaches_the_provider() ->
     assert reply.status_code == 424
     assert reply.json() == body_of(424, 2016, PROMPT_BLOCKED)
     call = gw.calls.last
-    assert (call.status_code, call.attempts, reply.headers["cf-aig-log-id"]) == (
-        424,
-        1,
-        call.log_id,
-    )
-    log = gw.logs.get(call.log_id)
+    assert (call.status_code, reply.headers["cf-aig-log-id"]) == (424, call.log_id)
+    log = last_log(gw)
     assert (log.success, log.status_code) == (False, 424)
 
 
@@ -87,8 +90,8 @@ def test_a_flag_lets_the_request_through_and_marks_its_log() -> None:
         reply = post(gw, "what dose is safe")
     assert reply.status_code == 200
     assert reply.json()["choices"][0]["message"]["content"] == "the answer"
-    (mark,) = gw.logs.get(gw.calls.last.log_id).raw["guardrails"]
-    (evaluation,) = evaluation_logs(gw, gw.calls.last.log_id)
+    (mark,) = last_log(gw).raw["guardrails"]
+    (evaluation,) = evaluation_logs(gw)
     assert mark == {
         "check": "PROMPT",
         "result": "FLAG",
@@ -111,7 +114,7 @@ def test_once_a_phase_is_on_every_request_gets_an_evaluation_log() -> None:
         gw.guardrail("prompt", categories=["P1"], prompt="ignore previous instructions")
         gw.guardrail("response", action="flag", categories=["S2"], prompt="nothing matches this")
         post(gw, "hello", headers={"cf-aig-event-id": "evt-1"})
-    logs = evaluation_logs(gw, gw.calls.last.log_id)
+    logs = evaluation_logs(gw)
     results = sorted(
         (log.raw["guardrail"]["check"], log.raw["guardrail"]["result"]) for log in logs
     )
@@ -124,7 +127,7 @@ def test_a_prompt_injection_alone_is_logged_by_prompt_guard() -> None:
     with MockGateway() as gw:
         gw.guardrail("prompt", action="flag", categories=["P1"])
         post(gw)
-    (evaluation,) = evaluation_logs(gw, gw.calls.last.log_id)
+    (evaluation,) = evaluation_logs(gw)
     assert evaluation.model == "@cf/meta/prompt-guard-2-86m"
 
 
@@ -134,7 +137,7 @@ def test_block_wins_over_flag_and_categories_add_up() -> None:
         gw.guardrail("prompt", action="block", categories=["S1"])
         reply = post(gw)
     assert reply.status_code == 424
-    (mark,) = gw.logs.get(gw.calls.last.log_id).raw["guardrails"]
+    (mark,) = last_log(gw).raw["guardrails"]
     assert (mark["result"], mark["categories"]) == ("BLOCK", ["S1", "S10"])
 
 
@@ -173,7 +176,7 @@ def test_on_the_rest_api_a_blocked_stream_is_logged_not_enforced() -> None:
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/event-stream")
     assert reply.text.rstrip().endswith("data: [DONE]")
-    (mark,) = gw.logs.get(gw.calls.last.log_id).raw["guardrails"]
+    (mark,) = last_log(gw).raw["guardrails"]
     assert (mark["result"], mark["enforced"]) == ("BLOCK", False)
 
 
@@ -201,7 +204,7 @@ def test_the_gateway_run_api_has_no_guardrails() -> None:
         body = {"model": "openai/gpt-4.1", "input": {"prompt": "hello"}}
         reply = httpx.post(gw.gateway_url + "/run", json=body, headers=KEYS)
     assert reply.status_code == 200
-    assert "guardrails" not in gw.logs.get(gw.calls.last.log_id).raw
+    assert "guardrails" not in last_log(gw).raw
 
 
 def test_embeddings_bypass_response_checks() -> None:
@@ -258,7 +261,7 @@ def test_an_unavailable_scanner_with_flag_rules_only_lets_the_request_through() 
         gw.guardrail("response", action="flag", scanner_error=503)
         reply = post(gw)
     assert reply.status_code == 200
-    (evaluation,) = evaluation_logs(gw, gw.calls.last.log_id)
+    (evaluation,) = evaluation_logs(gw)
     assert evaluation.raw["guardrail"]["result"] == "UNAVAILABLE"
     assert gw.logs.response_body(evaluation.id) == {"response": None}
 
@@ -268,7 +271,7 @@ def test_a_scanner_failure_on_the_response_replaces_the_answer() -> None:
         gw.guardrail("response", action="block", categories=["S1"], scanner_error=402)
         reply = post(gw)
     assert (reply.status_code, reply.json()["internalCode"]) == (402, 2021)
-    (evaluation,) = evaluation_logs(gw, gw.calls.last.log_id)
+    (evaluation,) = evaluation_logs(gw)
     assert (evaluation.success, evaluation.status_code) == (False, 402)
 
 
