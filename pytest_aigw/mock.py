@@ -112,6 +112,7 @@ class MockGateway(Judging):
             log_settings=LogSettings.of(resolved),
             credentials=CredentialPolicy(resolved["credentials"], tuple(resolved["byok_aliases"])),
             timeout_answer=(resolved["timeout_status"], resolved["timeout_code"]),
+            guardrail_stream=resolved["guardrail_stream"],
         )
         self._logs_api = LogsApi(self._fake.logs, self.account_id, self.gateway_id, self.clock.now)
         self._interception: Interception | None = None

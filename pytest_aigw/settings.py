@@ -365,6 +365,15 @@ class GatewayArgs(TypedDict, total=False):
             "the gateway code of that answer (default none: Cloudflare documents none)",
         ),
     ]
+    guardrail_stream: Annotated[
+        Literal["json", "sse"],
+        Setting(
+            choice("json", "sse"),
+            "json",
+            "what a streamed request gets under Guardrails response checks on the gateway URL:"
+            " one JSON payload ('json') or the whole stream at once ('sse')",
+        ),
+    ]
     id_format: Annotated[
         IdFormat,
         Setting(_id_format(), "uuid7", "the format of the log ids issued"),

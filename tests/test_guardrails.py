@@ -153,6 +153,18 @@ def test_a_stream_under_a_response_guardrail_is_one_json_payload() -> None:
     assert reply.json()["choices"][0]["message"]["content"] == DEFAULT_CONTENT
 
 
+def test_guardrail_stream_sse_sends_the_held_stream_at_once() -> None:
+    with MockGateway(guardrail_stream="sse") as gw:
+        gw.guardrail("response", action="flag", categories=["S1"])
+        body = {**chat_body(), "stream": True}
+        url = gw.url("openai") + "/chat/completions"
+        with httpx.stream("POST", url, json=body, headers=KEYS) as reply:
+            chunks = list(reply.iter_raw())
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    assert len(chunks) == 1
+    assert chunks[0].rstrip().endswith(b"data: [DONE]")
+
+
 def test_a_scripted_stream_is_buffered_too() -> None:
     with MockGateway() as gw:
         gw.respond(["a", "b"], stream=True)

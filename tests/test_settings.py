@@ -29,6 +29,7 @@ EXAMPLES: dict[str, tuple[str, object, str]] = {
     "provider_hosts": ("api.acme.ai", ("api.acme.ai",), "https://api.acme.ai/v1"),
     "timeout_status": ("408", 408, "slow"),
     "timeout_code": ("2099", 2099, "zero"),
+    "guardrail_stream": ("sse", "sse", "xml"),
 }
 NAMES = sorted(EXAMPLES)
 # Any text is a valid list of aliases, so there is no bad text to give in ini or serve.
@@ -170,6 +171,7 @@ def test_the_marker_takes_every_setting_over_ini(pytester: pytest.Pytester, name
         "provider_hosts": "api.other.ai",
         "timeout_status": "504",
         "timeout_code": "none",
+        "guardrail_stream": "json",
     }.get(name, "true" if EXAMPLES[name][1] is False else "false")
     result = run(
         pytester,

@@ -149,6 +149,7 @@ class FakeGateway:
         log_settings: LogSettings | None = None,
         credentials: CredentialPolicy | None = None,
         timeout_answer: tuple[int, int | None] = (504, None),
+        guardrail_stream: str = "json",
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
@@ -160,7 +161,7 @@ class FakeGateway:
         self.calls = CallList()
         self.unexpected: list[UnexpectedRequest] = []
         self.scripts = ScriptBook()
-        self.screening = Screening()
+        self.screening = Screening(guardrail_stream)
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
         self.logs = LogStore(log_settings)
         self._new_id = new_id

@@ -35,6 +35,7 @@ PROMPT_GUARD = "@cf/meta/prompt-guard-2-86m"  # the P1 (prompt injection) scanne
 class Screening:
     """The Guardrails rules and DLP policies declared on one gateway."""
 
+    buffer_as: str = "json"  # a held stream's single payload: "json" or "sse" (chosen)
     guardrails: list[Guardrail] = field(default_factory=list)
     policies: list[DlpPolicy] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -59,12 +60,12 @@ class Screening:
     def screen(self, job: Job, surface: str) -> Screen:
         """The checks of one request that came in on *surface* (a `Call.endpoint`)."""
         if surface == "run":
-            return Screen(job, surface, [], [], [])
+            return Screen(job, surface, [], [], [], self.buffer_as)
         prompt = [rule for rule in self.guardrails if rule.phase == "prompt"]
         # Response checks apply to text generation: embeddings bypass them.
         texts = not job.path.endswith("embeddings")
         response = [r for r in self.guardrails if r.phase == "response"] if texts else []
-        return Screen(job, surface, prompt, response, list(self.policies))
+        return Screen(job, surface, prompt, response, list(self.policies), self.buffer_as)
 
 
 class Screen:
@@ -77,16 +78,21 @@ class Screen:
         prompt_rules: list[Guardrail],
         response_rules: list[Guardrail],
         policies: list[DlpPolicy],
+        buffer_as: str,
     ) -> None:
         self._rest = surface == "rest"
         self._run_api = self._rest and job.path.startswith("ai/run")
         self._prompt_rules = prompt_rules
         self._response_rules = response_rules
         self._policies = policies
-        self._scans_responses = any(policy.covers("response") for policy in policies)
         self._rest_stream = self._rest and job.wants_stream
-        if response_rules and job.wants_stream and not self._rest:
+        held = bool(response_rules) and job.wants_stream and not self._rest
+        if held and buffer_as == "json":
             job = replace(job, buffered=True)
+        # Streams held whole for a scan, then released at once: by Guardrails (as SSE,
+        # where so set) and by DLP response checks (cache misses only: hits skip DLP).
+        self._guard_holds = held and buffer_as == "sse"
+        self._dlp_holds = any(policy.covers("response") for policy in policies)
         self.job = job
         self.evaluations: list[Evaluation] = []
         self.dlp: list[DlpResult] = []
@@ -110,6 +116,9 @@ class Screen:
 
     def response(self, answer: Answer, *, hit: bool) -> Answer:
         """*answer* as the gateway sends it on: checked, buffered, replaced or marked."""
+        holds = self._guard_holds or (self._dlp_holds and not hit)
+        if holds and answer.streamed and answer.cut_after is None:
+            answer = replace(answer, chunks=(b"".join(answer.chunks),))
         if answer.ok and self._response_rules:
             evaluation = evaluate(self._response_rules, self.job, "response", self._run_api)
             if self._rest_stream and evaluation.fault is not None:
@@ -122,9 +131,6 @@ class Screen:
         return self.marked(answer)
 
     def _dlp_response(self, answer: Answer) -> Answer:
-        if self._scans_responses and answer.streamed and answer.cut_after is None:
-            # The whole stream is held for the scan, then released at once.
-            answer = replace(answer, chunks=(b"".join(answer.chunks),))
         result = scan(self._policies, self.job, "response")
         if result is None:
             return answer
