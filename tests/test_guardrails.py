@@ -68,7 +68,8 @@ def test_a_blocked_prompt_gets_424_code_2016_and_never_reaches_the_provider() ->
     assert reply.status_code == 424
     assert reply.json() == body_of(424, 2016, PROMPT_BLOCKED)
     call = gw.calls.last
-    assert (call.status_code, reply.headers["cf-aig-log-id"]) == (424, call.log_id)
+    assert (call.status_code, call.attempts) == (424, 0)
+    assert reply.headers["cf-aig-log-id"] == call.log_id
     log = last_log(gw)
     assert (log.success, log.status_code) == (False, 424)
 

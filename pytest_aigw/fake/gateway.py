@@ -395,7 +395,9 @@ class FakeGateway:
         job = screen.job  # buffered where a response guardrail holds the stream
         stopped = screen.prompt()
         if stopped is not None:
-            return _Outcome(job.provider, job.path, job.model, sent, stopped, job.options, **extra)
+            return _Outcome(
+                job.provider, job.path, job.model, sent, stopped, job.options, attempts=0, **extra
+            )
         ttl = cache_ttl(job.options, self.cache_ttl)
         key = cache_key(job.provider, job.path, job.raw, job.options.cache_key) if ttl else ""
         cached = self.cache.get(key) if ttl else None
@@ -406,7 +408,9 @@ class FakeGateway:
             )  # fmt: skip
         stopped = screen.request()
         if stopped is not None:
-            return _Outcome(job.provider, job.path, job.model, sent, stopped, job.options, **extra)
+            return _Outcome(
+                job.provider, job.path, job.model, sent, stopped, job.options, attempts=0, **extra
+            )
         if settled.missing is not None:  # the provider refuses what came without a key
             answer, attempts = refusal(job, settled), 1
         else:
