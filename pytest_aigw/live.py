@@ -197,6 +197,12 @@ class LiveGateway(Judging):
     def fail(self, *args: Any, **kwargs: Any) -> NoReturn:
         _mock_only("fail")
 
+    def guardrail(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only("guardrail")
+
+    def dlp(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only("dlp")
+
     def seed_logs(self, *args: Any, **kwargs: Any) -> NoReturn:
         _mock_only("seed_logs")
 

@@ -14,10 +14,12 @@ from .calls import Call, CallList
 from .clock import Clock
 from .evals import Judging
 from .fake.credentials import CredentialPolicy
+from .fake.dlp import DlpPolicy, dlp_rule
 from .fake.errors import GATEWAY_ERRORS
 from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
-from .fake.matchers import TextMatcher
+from .fake.guardrails import Guardrail, guardrail_rule
+from .fake.matchers import MatcherArgs, TextMatcher
 from .fake.routing import GATEWAY_HOST
 from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault
@@ -122,6 +124,8 @@ class MockGateway(Judging):
             cache_ttl=resolved["cache_ttl"],
             log_settings=LogSettings.of(resolved),
             credentials=CredentialPolicy(resolved["credentials"], tuple(resolved["byok_aliases"])),
+            timeout_answer=(resolved["timeout_status"], resolved["timeout_code"]),
+            guardrail_stream=resolved["guardrail_stream"],
         )
         self._logs_api = LogsApi(self._fake.logs, self.account_id, self.gateway_id, self.clock.now)
         self._unsent = CloudflareGuard(_served(self.account_id, self.gateway_id))
@@ -370,6 +374,49 @@ class MockGateway(Judging):
             gateway_codes=GATEWAY_ERRORS,
         )
         return self._fake.scripts.add(make)
+
+    def guardrail(
+        self,
+        phase: Literal["prompt", "response"],
+        *,
+        action: Literal["block", "flag"] = "block",
+        categories: Sequence[str] | None = None,
+        scanner_error: Literal[402, 503] | None = None,
+        **matchers: Unpack[MatcherArgs],
+    ) -> Guardrail:
+        """Declare what the gateway's Guardrails find, and do, for requests that match.
+
+        In the *phase* (``"prompt"`` or ``"response"``) of requests matching
+        *matchers* (those of `respond`), the scanner finds *categories* (``S1``-``S13``,
+        ``P1``); ``action="block"`` refuses (424, code 2016 for a prompt, 2017 for a
+        response), ``"flag"`` lets the request go on and marks its log. Any rule turns
+        the phase on: every request is then evaluated and logged. *scanner_error* makes
+        the scanner fail instead: 402 (code 2021, always refused) or 503 (code 7013,
+        refused where a rule of the phase blocks).
+        """
+        make = guardrail_rule(
+            phase, action=action, categories=categories, scanner_error=scanner_error, **matchers
+        )
+        return self._fake.screening.add_guardrail(make)
+
+    def dlp(
+        self,
+        check: Literal["request", "response", "both"] = "request",
+        *,
+        action: Literal["block", "flag"] = "block",
+        profiles: Sequence[str] | None = None,
+        policy: str | None = None,
+        **matchers: Unpack[MatcherArgs],
+    ) -> DlpPolicy:
+        """Declare a DLP policy that matches in what *check* covers of matching requests.
+
+        *profiles* are the DLP profile ids that match, *policy* the policy id (both
+        made up when left out). A match adds the ``cf-aig-dlp`` header; ``"block"``
+        answers 400 (code 2029 for the request, 2030 for the response) and is not
+        cached, ``"flag"`` returns the original answer. Cache hits skip DLP.
+        """
+        make = dlp_rule(check, action=action, profiles=profiles, policy=policy, **matchers)
+        return self._fake.screening.add_dlp(make)
 
     def fail_logs_api(
         self, status: int = 429, *, times: int = 1, retry_after: float | None = None

@@ -164,6 +164,22 @@ def _cache_ttl() -> Kind[int | None]:
     return Kind(_rule(rule, accepts), _parse_optional_whole, rule, "SECONDS")
 
 
+def _error_status() -> Kind[int]:
+    rule = "an HTTP error status from 400 to 599"
+    accepts = _rule(rule, lambda v: _is_whole(v) and 400 <= v <= 599)  # type: ignore[operator]
+    return Kind(accepts, _number, rule, "STATUS")
+
+
+def _optional_code() -> Kind[int | None]:
+    rule = "a whole-number error code >= 1, or None for no code"
+    accepts = _rule(rule, lambda v: v is None or (_is_whole(v) and v >= 1))  # type: ignore[operator]
+    return Kind(accepts, _parse_optional_whole, rule, "CODE")
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _parse_strings(raw: str) -> object:
     return [part.strip() for part in re.split(r"[,\n]", raw) if part.strip()]
 
@@ -332,6 +348,31 @@ class GatewayArgs(TypedDict, total=False):
     cache_ttl: Annotated[
         int | None,
         Setting(_cache_ttl(), None, "cache every request for this many seconds"),
+    ]
+    timeout_status: Annotated[
+        int,
+        Setting(
+            _error_status(),
+            504,
+            "the status of the fake's (invented) answer to a cf-aig-request-timeout overrun",
+        ),
+    ]
+    timeout_code: Annotated[
+        int | None,
+        Setting(
+            _optional_code(),
+            None,
+            "the gateway code of that answer (default none: Cloudflare documents none)",
+        ),
+    ]
+    guardrail_stream: Annotated[
+        Literal["json", "sse"],
+        Setting(
+            choice("json", "sse"),
+            "json",
+            "what a streamed request gets under Guardrails response checks on the gateway URL:"
+            " one JSON payload ('json') or the whole stream at once ('sse')",
+        ),
     ]
     id_format: Annotated[
         IdFormat,

@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_aigw import MockGateway
+from pytest_aigw import ConfigError, MockGateway
 from pytest_aigw.fake.answers import DEFAULT_CONTENT
+from pytest_aigw.fake.errors import TIMEOUT_MESSAGE
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+TIMEOUT_30 = {"cf-aig-request-timeout": "30"}
 WORKERS_MODEL = "@cf/meta/llama-3.1-8b-instruct"
 STEPS_WANTED = (
     "the universal endpoint takes a JSON array of steps"
@@ -359,8 +361,39 @@ def test_a_provider_slower_than_the_request_timeout_gets_the_gateway_timeout() -
             headers={"cf-aig-request-timeout": "30"},
         )
     assert reply.status_code == 504
-    assert reply.json()["error"] == [{"code": 2016, "message": "Request timed out"}]
+    body = reply.json()
+    assert body["error"] == [{"message": TIMEOUT_MESSAGE}]
+    assert "internalCode" not in body  # no documented code: none is made up by default
+    assert reply.headers["x-pytest-aigw-invented"] == "cf-aig-request-timeout"
     assert reply.headers["cf-aig-log-id"] == gw.calls.last.log_id
+
+
+def test_the_timeout_answer_never_uses_a_documented_code() -> None:
+    with MockGateway() as gw:
+        gw.respond("late", latency=5)
+        reply = post(gw.url("openai") + "/chat/completions", json=CHAT, headers=TIMEOUT_30)
+    assert "2016" not in reply.text  # 2016 is the Guardrails prompt block
+
+
+def test_the_timeout_status_and_code_are_settings() -> None:
+    with MockGateway(timeout_status=408, timeout_code=2099) as gw:
+        gw.respond("late", latency=5)
+        reply = post(gw.url("openai") + "/chat/completions", json=CHAT, headers=TIMEOUT_30)
+    assert reply.status_code == 408
+    assert reply.json()["error"] == [{"code": 2099, "message": TIMEOUT_MESSAGE}]
+    assert reply.json()["internalCode"] == 2099
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"timeout_status": 200}, "timeout_status must be an HTTP error status from 400 to 599"),
+        ({"timeout_code": 0}, "timeout_code must be a whole-number error code >= 1, or None"),
+    ],
+)
+def test_bad_timeout_settings_are_refused(given: dict[str, int], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MockGateway(**given)  # type: ignore[arg-type]
 
 
 def test_the_gateway_retries_provider_errors_up_to_max_attempts() -> None:

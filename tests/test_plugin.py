@@ -224,8 +224,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
             " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, detail_lag,"
-            " feedback_in_get, gateway_id, id_format, logs, metadata_as, provider_hosts, strict,"
-            " visibility_lag",
+            " feedback_in_get, gateway_id, guardrail_stream, id_format, logs, metadata_as,"
+            " provider_hosts, strict, timeout_code, timeout_status, visibility_lag",
         ),
         ("aigw(authenticated=1)", "@pytest.mark.aigw: authenticated must be True or False, got 1"),
         (
@@ -238,8 +238,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
             " (False,). Allowed options: account_id,"
             " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, detail_lag,"
-            " feedback_in_get, gateway_id, id_format, logs, metadata_as, provider_hosts, strict,"
-            " visibility_lag",
+            " feedback_in_get, gateway_id, guardrail_stream, id_format, logs, metadata_as,"
+            " provider_hosts, strict, timeout_code, timeout_status, visibility_lag",
         ),
         (
             "aigw(id_format='uuid4')",

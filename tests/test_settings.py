@@ -27,6 +27,9 @@ EXAMPLES: dict[str, tuple[str, object, str]] = {
     "byok_aliases": ("team-a, team-b", ("team-a", "team-b"), "team-a"),
     "allow_direct": ("true", True, "maybe"),
     "provider_hosts": ("api.acme.ai", ("api.acme.ai",), "https://api.acme.ai/v1"),
+    "timeout_status": ("408", 408, "slow"),
+    "timeout_code": ("2099", 2099, "zero"),
+    "guardrail_stream": ("sse", "sse", "xml"),
 }
 NAMES = sorted(EXAMPLES)
 # Any text is a valid list of aliases, so there is no bad text to give in ini or serve.
@@ -166,6 +169,9 @@ def test_the_marker_takes_every_setting_over_ini(pytester: pytest.Pytester, name
         "credentials": "unified",
         "byok_aliases": "other",
         "provider_hosts": "api.other.ai",
+        "timeout_status": "504",
+        "timeout_code": "none",
+        "guardrail_stream": "json",
     }.get(name, "true" if EXAMPLES[name][1] is False else "false")
     result = run(
         pytester,

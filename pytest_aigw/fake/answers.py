@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigError
 from .arguments import user_traceback
 from .encoding import COMPACT, compact_bytes
-from .errors import GATEWAY_ERRORS, TIMED_OUT, GatewayFault, gateway_error_body
+from .errors import (
+    GATEWAY_ERRORS,
+    INVENTED_HEADER,
+    GatewayFault,
+    gateway_error_body,
+    timeout_error_body,
+)
 from .formats import ApiFormat, Conversation, ReplyContext, ReplySpec, ToolCall
 from .formats.base import Json, estimate_tokens, split_content
 from .options import RequestOptions
@@ -63,6 +69,7 @@ class Job:
     metadata: Mapping[str, Any] | None = None
     view: Callable[[], Call] | None = field(default=None, compare=False)
     tool_names: Mapping[str, str] = field(default_factory=dict, compare=False)
+    buffered: bool = False  # the gateway answers one non-streamed payload (Guardrails)
 
     @cached_property
     def conversation(self) -> Conversation:
@@ -70,7 +77,7 @@ class Job:
 
     @property
     def wants_stream(self) -> bool:
-        return self.api.wants_stream(self.path, self.body)
+        return not self.buffered and self.api.wants_stream(self.path, self.body)
 
     def call(self) -> Call:
         """The request as a `Call`, for `match=` functions and reply functions."""
@@ -235,7 +242,7 @@ def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
     counts: dict[str, Any] = {"tokens_in": context.tokens_in, "tokens_out": context.tokens_out}
     if spec.tool_calls:
         counts["issued"] = job.api.issued_calls(context)
-    streamed = reply.stream if reply.stream is not None else job.wants_stream
+    streamed = not job.buffered and (reply.stream if reply.stream is not None else job.wants_stream)
     if streamed and type(job.api).stream is not ApiFormat.stream:
         pieces = spec.pieces or (split_content(spec.text) if spec.text else [""])
         events = tuple(job.api.stream(context, pieces))
@@ -304,10 +311,20 @@ def gateway_answer(
     return Answer(fault.status_code, (body,), logged=logged, delay=delay)
 
 
-def timed_out(timeout_ms: int) -> Answer:
-    """The gateway giving up on a provider slower than `cf-aig-request-timeout`."""
-    answer = gateway_answer(TIMED_OUT, delay=timeout_ms / 1000)
-    return replace(answer, retryable=True)
+def timed_out(timeout_ms: int, status: int = 504, code: int | None = None) -> Answer:
+    """The gateway giving up on a provider slower than `cf-aig-request-timeout`.
+
+    Its status and code are the fake's invention (settings `timeout_status`,
+    `timeout_code`), marked in the message and the `x-pytest-aigw-invented` header.
+    """
+    body = compact_bytes(timeout_error_body(status, code))
+    return Answer(
+        status,
+        (body,),
+        headers={INVENTED_HEADER: "cf-aig-request-timeout"},
+        delay=timeout_ms / 1000,
+        retryable=True,
+    )
 
 
 def _retryable(status: int) -> bool:

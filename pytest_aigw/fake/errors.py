@@ -18,6 +18,7 @@ __all__ = [
     "error_envelope",
     "gateway_error",
     "gateway_error_body",
+    "timeout_error_body",
 ]
 
 
@@ -34,7 +35,14 @@ UNAUTHORIZED = GatewayFault(401, 2009, "Unauthorized")
 RATE_LIMITED = GatewayFault(429, 2003, "Rate limited")
 NO_CREDITS = GatewayFault(402, 2021, "Insufficient credits")
 INPUT_ERROR = GatewayFault(400, 7003, "User Input Error")
-TIMED_OUT = GatewayFault(504, 2016, "Request timed out")  # chosen: not documented
+# A `cf-aig-request-timeout` overrun: Cloudflare documents no status or code, so the
+# fake's answer is invented, says so, and both parts are settings (timeout_status, timeout_code).
+TIMEOUT_STATUS = 504
+TIMEOUT_MESSAGE = (
+    "Request timed out (pytest-aigw: invented answer; Cloudflare documents no status or"
+    " code for a cf-aig-request-timeout overrun)"
+)
+INVENTED_HEADER = "x-pytest-aigw-invented"  # names what the fake made up in an answer
 
 # `aigw.fail(status)` answers these statuses as the gateway; others as the provider.
 GATEWAY_ERRORS = {fault.status_code: fault for fault in (UNAUTHORIZED, RATE_LIMITED, NO_CREDITS)}
@@ -66,3 +74,13 @@ def gateway_error(
     return httpx.Response(
         status_code, json=gateway_error_body(status_code, code, message), headers=headers
     )
+
+
+def timeout_error_body(status_code: int, code: int | None) -> dict[str, Any]:
+    """The fake's invented timeout answer: the gateway's shape, with no code unless one is set."""
+    if code is not None:
+        return gateway_error_body(status_code, code, TIMEOUT_MESSAGE)
+    body = gateway_error_body(status_code, 0, TIMEOUT_MESSAGE)
+    del body["internalCode"]
+    body["error"] = [{"message": TIMEOUT_MESSAGE}]
+    return body

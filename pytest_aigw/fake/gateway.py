@@ -61,6 +61,7 @@ from .rest import (
     resolve_rest,
 )
 from .routing import GATEWAY_HOST, Target, Universal, UnknownRoute, resolve_target
+from .screening import Screen, Screening
 from .scripts import Failure, Script, ScriptBook
 from .transport import ChunkStream
 from .universal import InvalidSteps, parse_steps
@@ -130,6 +131,7 @@ class _Outcome:
     metadata_header: str | None = None  # a universal step's own cf-aig-metadata
     endpoint: str = "gateway"  # the surface: gateway, compat, universal, run, rest
     billing: Billing = UNBILLED_BY_GATEWAY
+    screen: Screen | None = None  # the Guardrails and DLP checks, for the log
 
 
 class FakeGateway:
@@ -146,16 +148,20 @@ class FakeGateway:
         cache_ttl: int | None = None,
         log_settings: LogSettings | None = None,
         credentials: CredentialPolicy | None = None,
+        timeout_answer: tuple[int, int | None] = (504, None),
+        guardrail_stream: str = "json",
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
         self.authenticated = authenticated
         self.credentials = credentials or CredentialPolicy()
         self.cache_ttl = cache_ttl
+        self.timeout_answer = timeout_answer  # (status, code): invented, see errors.py
         self.clock = clock or Clock()
         self.calls = CallList()
         self.unexpected: list[UnexpectedRequest] = []
         self.scripts = ScriptBook()
+        self.screening = Screening(guardrail_stream)
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
         self.logs = LogStore(log_settings)
         self._new_id = new_id
@@ -222,7 +228,10 @@ class FakeGateway:
             call, outcome.answer, created=at, request_body=body, request_type=kind, cf=draft.cf,
             billing=outcome.billing, user_agent=draft.user_agent,
         )  # fmt: skip
+        evaluations = outcome.screen.annotate(entry, self._new_id) if outcome.screen else []
         self.logs.add(entry)
+        for evaluation in evaluations:
+            self.logs.add(evaluation)
 
     def _refuse(
         self, request: httpx.Request, reason: str, hint: str, fault: GatewayFault, api: bool = False
@@ -383,22 +392,35 @@ class FakeGateway:
             refused = refusal(job, settled)
             return _Outcome(job.provider, job.path, job.model, sent, refused, job.options, **extra)
         extra["billing"] = settled.billing
+        screen = extra["screen"] = self.screening.screen(job, extra.get("endpoint", "gateway"))
+        job = screen.job  # buffered where a response guardrail holds the stream
+        stopped = screen.prompt()
+        if stopped is not None:
+            return _Outcome(
+                job.provider, job.path, job.model, sent, stopped, job.options, attempts=0, **extra
+            )
         ttl = cache_ttl(job.options, self.cache_ttl)
         key = cache_key(job.provider, job.path, job.raw, job.options.cache_key) if ttl else ""
         cached = self.cache.get(key) if ttl else None
         if cached is not None:
             return _Outcome(
-                job.provider, job.path, job.model, sent, cached, job.options,
-                cache_status="HIT", attempts=0, **extra,
+                job.provider, job.path, job.model, sent, screen.response(cached, hit=True),
+                job.options, cache_status="HIT", attempts=0, **extra,
             )  # fmt: skip
+        stopped = screen.request()
+        if stopped is not None:
+            return _Outcome(
+                job.provider, job.path, job.model, sent, stopped, job.options, attempts=0, **extra
+            )
         if settled.missing is not None:  # the provider refuses what came without a key
             answer, attempts = refusal(job, settled), 1
         else:
             answer, attempts = self._with_retries(job)
-        if ttl and answer.ok and answer.cut_after is None:
+        sent_on = screen.response(answer, hit=False)
+        if ttl and sent_on.ok and answer.cut_after is None:  # the answer before the checks
             self.cache.put(key, replace(answer, delay=0.0), ttl)
         return _Outcome(
-            job.provider, job.path, job.model, sent, answer, job.options,
+            job.provider, job.path, job.model, sent, sent_on, job.options,
             attempts=attempts, **extra,
         )  # fmt: skip
 
@@ -411,7 +433,7 @@ class FakeGateway:
             attempt += 1
             answer = self._attempt(job)
             if timeout is not None and answer.delay * 1000 > timeout:
-                answer = timed_out_answer(timeout)
+                answer = timed_out_answer(timeout, *self.timeout_answer)
             if answer.ok or not answer.retryable or attempt >= limit:
                 return (replace(answer, delay=answer.delay + waited) if waited else answer), attempt
             waited += answer.delay
@@ -480,6 +502,7 @@ class FakeGateway:
             self.calls.clear()
             self.unexpected.clear()
             self.scripts.clear()
+            self.screening.clear()
             self.cache.clear()
             self.logs.clear()
             self._notes.clear()

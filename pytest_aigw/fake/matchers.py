@@ -8,9 +8,9 @@ a Responses, an Anthropic, a Gemini or a Workers AI request alike.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypedDict
 
 from .arguments import check, fail, short_repr, user_traceback
 from .formats.base import Conversation
@@ -19,7 +19,7 @@ from .routing import PROVIDER_SLUG
 if TYPE_CHECKING:
     from ..calls import Call
 
-__all__ = ["Asked", "Matchers", "TextMatcher", "shown"]
+__all__ = ["Asked", "MatcherArgs", "Matchers", "TextMatcher", "shown"]
 
 TextMatcher: TypeAlias = "str | re.Pattern[str] | None"
 
@@ -265,3 +265,18 @@ def _tool_names(tools: object) -> tuple[str, ...] | None:
         if all(isinstance(name, str) for name in names):
             return names
     return fail("tools", tools, "a tool name or a list of tool names that must be offered")
+
+
+class MatcherArgs(TypedDict, total=False):
+    """The request matchers as keyword arguments (`respond`, `fail`, `guardrail`, `dlp`)."""
+
+    provider: str | None
+    model: TextMatcher
+    path: TextMatcher
+    prompt: TextMatcher
+    system: TextMatcher
+    metadata: Mapping[str, Any] | None
+    tools: str | Sequence[str] | None
+    tool_result: bool | str | None
+    body: Mapping[str, Any] | None
+    match: Callable[[Call], bool] | None
