@@ -35,6 +35,7 @@ RATE_LIMITED = GatewayFault(429, 2003, "Rate limited")
 NO_CREDITS = GatewayFault(402, 2021, "Insufficient credits")
 INPUT_ERROR = GatewayFault(400, 7003, "User Input Error")
 TIMED_OUT = GatewayFault(504, 2016, "Request timed out")  # chosen: not documented
+TOO_LARGE = GatewayFault(413, 0, "Payload Too Large")  # chosen: Cloudflare answers 413 in HTML
 
 # `aigw.fail(status)` answers these statuses as the gateway; others as the provider.
 GATEWAY_ERRORS = {fault.status_code: fault for fault in (UNAUTHORIZED, RATE_LIMITED, NO_CREDITS)}
