@@ -195,7 +195,7 @@ def _number(value: object) -> float | None:
         try:
             return float(value)
         except OverflowError:  # an int beyond float range (seeded from Python)
-            return math.copysign(math.inf, value)
+            return math.inf if value > 0 else -math.inf
     try:
         return float(str(value))
     except ValueError:

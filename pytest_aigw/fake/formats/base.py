@@ -318,11 +318,15 @@ def split_arguments(arguments: str, size: int = 8) -> list[str]:
 
 
 _WORDS = re.compile(r"\s*\S+")
+MAX_PIECES = 1000  # stream events one text is split into, at most
 
 
 def split_content(content: str) -> list[str]:
     """Split *content* into word-sized pieces (at least two where it has two characters)."""
     pieces = _WORDS.findall(content)
+    if len(pieces) > MAX_PIECES:  # one event per word would multiply a long text's size
+        size = -(-len(pieces) // MAX_PIECES)
+        pieces = ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
     if len(pieces) > 1:
         pieces[-1] += content[len("".join(pieces)) :]  # keep trailing whitespace
         return pieces
