@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -450,3 +452,27 @@ def test_a_100000_deep_seed_file_is_a_serve_error_line(
         f"pytest-aigw serve: error: --seed {path} cannot be loaded: JSON nested deeper than"
         " 100 levels\n"
     )
+
+
+def test_memory_returns_to_baseline_after_a_body_over_the_log_size(
+    gw: MockGateway, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway, "MAX_LOG_BYTES", 1_000_000)  # 10 MB: as well, but slower
+
+    def post_large() -> int:
+        large = json.dumps({"model": "m", "pad": "x" * 2_000_000})
+        return client.post(chat(gw), content=large).status_code
+
+    assert post_large() == 200  # warm up (imports, pools)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        for _ in range(3):
+            assert post_large() == 200
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert kept < 500_000  # each body is 2 MB: none of them is kept
+    assert len(gw.calls) == 4

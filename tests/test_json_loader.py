@@ -178,3 +178,36 @@ def test_any_json_value_within_bounds_reads_back_as_itself(value: Any) -> None:
 def test_any_input_is_read_or_refused_with_json_error(text: str | bytes) -> None:
     with contextlib.suppress(JsonError):
         loads(text)
+
+
+def test_nesting_exactly_at_the_bound_is_read_even_when_brackets_are_many() -> None:
+    text = "[" + nested(MAX_DEPTH - 1) + ",[]]"  # 101 openers, 100 deep
+    assert depth(text.encode()) == MAX_DEPTH
+    assert loads(text) == json.loads(text)
+
+
+def test_depth_of_text_whose_brackets_are_all_in_strings_is_zero() -> None:
+    assert depth(b'"' + b"[" * 300 + b'"') == 0
+
+
+def test_a_lone_surrogate_in_text_is_read_as_the_standard_library_reads_it() -> None:
+    assert loads('"\ud800"') == "\ud800"
+    assert loads('["\udfff", ' + nested(MAX_DEPTH - 1) + "]") is not None
+
+
+def test_a_number_of_21_characters_is_shortened() -> None:
+    exactly = "1" * 17 + "e400"  # 21 characters
+    assert str(refusal(exactly)).startswith("the number 1111111111...(21 characters) is")
+
+
+def test_only_text_with_long_numbers_takes_the_slower_number_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Refusing(json.JSONDecoder):
+        def decode(self, s: str, *args: Any) -> Any:
+            raise AssertionError("the number-checking decoder was used")
+
+    monkeypatch.setattr(_json, "_CHECKED", Refusing())
+    assert loads('{"a": [1, 2.5, 1e99, "' + "9" * 300 + '"]}')["a"][:3] == [1, 2.5, 1e99]
+    with pytest.raises(AssertionError):
+        loads("1e400")
