@@ -108,7 +108,7 @@ def assert_answered(reply: httpx.Response) -> None:
 
 def assert_logged_only_with_a_log_id(
     client: httpx.Client, gw: MockGateway, reply: httpx.Response, before: list[Any]
-) -> list[Any]:
+) -> None:
     """A refusal (no log id) leaves the logs as they were; an answer adds its own log."""
     now = logs_now(client, gw)
     log_id = reply.headers.get("cf-aig-log-id")
@@ -117,7 +117,6 @@ def assert_logged_only_with_a_log_id(
     else:
         assert [log["id"] for log in now] == [log_id] + [log["id"] for log in before]
         before[:] = now
-    return now
 
 
 FUZZ = settings(

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -375,8 +375,21 @@ def test_3072_dimensions_are_served_as_unit_vectors(gw: MockGateway, client: htt
     assert reply.json()["usage"]["prompt_tokens"] > 0
 
 
+def embed_direct(gw: MockGateway, client: httpx.Client) -> httpx.Response:
+    return client.post(gw.url("openai") + "/embeddings", json={"model": "m", "input": "x"})
+
+
+def embed_universal(gw: MockGateway, client: httpx.Client) -> httpx.Response:
+    step = {"provider": "openai", "endpoint": "/embeddings", "query": {"model": "m", "input": "x"}}
+    return client.post(gw.gateway_url, json=[step])
+
+
+@pytest.mark.parametrize("embed", [embed_direct, embed_universal])
 def test_embedding_vectors_are_built_outside_the_gateways_lock(
-    gw: MockGateway, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+    gw: MockGateway,
+    client: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+    embed: Callable[[MockGateway, httpx.Client], httpx.Response],
 ) -> None:
     others_answered = threading.Event()
     preparing = threading.Event()
@@ -390,11 +403,7 @@ def test_embedding_vectors_are_built_outside_the_gateways_lock(
 
     monkeypatch.setattr(embeddings.Embeddings, "prepare", slow_prepare)
     results: list[httpx.Response] = []
-    worker = threading.Thread(
-        target=lambda: results.append(
-            client.post(gw.url("openai") + "/embeddings", json={"model": "m", "input": "x"})
-        )
-    )
+    worker = threading.Thread(target=lambda: results.append(embed(gw, client)))
     worker.start()
     assert preparing.wait(10)
     assert client.post(chat(gw), json={"model": "m"}).status_code == 200

@@ -188,9 +188,8 @@ class FakeGateway:
             with self._lock:
                 return self._refuse(request, route.reason, route.hint, route.fault, route.api)
         draft = _Draft.of(request, route)
-        if isinstance(route, Target) and draft.refusal is None and isinstance(draft.json, dict):
-            # Work that grows with the input (embedding vectors) is done before the lock.
-            format_for(route.provider, route.path).prepare(route.path, draft.json)
+        if draft.refusal is None:
+            _prepare(route, draft.json)
         received = self.clock.now()
         with self._lock:
             log_id = self._new_id()
@@ -640,6 +639,23 @@ class _Draft:
             "_secret_digests": self.digests,
             "_tool_names": tool_names,
         }
+
+
+def _prepare(route: object, body: Any) -> None:
+    """Do before the lock the work that grows with the input (embedding vectors).
+
+    Of a universal request, the first step only: the others run only if it fails.
+    """
+    if isinstance(route, Target) and isinstance(body, dict):
+        format_for(route.provider, route.path).prepare(route.path, body)
+    elif isinstance(route, Universal):
+        step = body[0] if isinstance(body, list) and body else body
+        if not isinstance(step, dict):
+            return
+        provider, endpoint, query = (step.get(key) for key in ("provider", "endpoint", "query"))
+        if isinstance(provider, str) and isinstance(endpoint, str) and isinstance(query, dict):
+            path = endpoint.strip("/")
+            format_for(provider, path).prepare(path, query)
 
 
 def _body_key(raw: bytes) -> bytes:
