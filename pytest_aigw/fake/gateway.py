@@ -103,6 +103,7 @@ class _Unmatched(Exception):
         )
 
 
+_Routed = Target | Universal | RestRoute
 RETRIED = (408, 409, 429)  # with 5xx and timeouts: what the openai and anthropic SDKs retry
 
 
@@ -535,7 +536,7 @@ class _Draft:
     refusal: Refusal | None = None
 
     @classmethod
-    def of(cls, request: httpx.Request, route: object = None) -> _Draft:
+    def of(cls, request: httpx.Request, route: _Routed | None = None) -> _Draft:
         cf = cf_headers(request.headers.raw)
         headers, digests = redact_headers(request)
         parsed = metadata.parse(cf.get(metadata.HEADER))
@@ -641,7 +642,7 @@ class _Draft:
         }
 
 
-def _prepare(route: object, body: Any) -> None:
+def _prepare(route: _Routed, body: Any) -> None:
     """Do before the lock the work that grows with the input (embedding vectors).
 
     Of a universal request, the first step only: the others run only if it fails.
@@ -671,7 +672,7 @@ def _refusal_answer(refusal: Refusal, *, api: bool = False) -> Answer:
 
 
 def _refusal(
-    request: httpx.Request, route: object, cf: Mapping[str, str], parsed: ParsedMetadata
+    request: httpx.Request, route: _Routed | None, cf: Mapping[str, str], parsed: ParsedMetadata
 ) -> tuple[Any, Refusal | None]:
     """The body as JSON, and why the gateway refuses the request outright, if it does."""
     try:
