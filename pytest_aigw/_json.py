@@ -74,10 +74,16 @@ def _shortened(text: str) -> str:
     return text if len(text) <= 20 else f"{text[:10]}...({len(text)} characters)"
 
 
-_DECODER = json.JSONDecoder(parse_constant=_constant)
-# Numbers that may lie beyond float range: checked one by one (slower, so only then).
+_DECODER = json.JSONDecoder(parse_float=_float, parse_constant=_constant)
+# Integers are checked one by one (a Python call each) only where a run of digits is
+# long enough to pass float range: bodies of token ids stay on the fast path.
 _CHECKED = json.JSONDecoder(parse_int=_integer, parse_float=_float, parse_constant=_constant)
-_LONG_NUMBER = re.compile(rb"\d{%d}|[eE]\+?0*\d{3}" % MAX_DIGITS)
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))  # digit -> "0", else " "
+_LONG_RUN = b"0" * MAX_DIGITS
+
+
+def _long_digit_run(data: bytes) -> bool:
+    return len(data) >= MAX_DIGITS and _LONG_RUN in data.translate(_DIGITS)
 
 
 def depth(data: bytes) -> int:
@@ -95,7 +101,7 @@ def loads(text: str | bytes) -> Any:
         raise JsonError(f"JSON nested deeper than {MAX_DEPTH} levels", limit=True)
     try:
         source = text if isinstance(text, str) else text.decode(json.detect_encoding(text))
-        decoder = _CHECKED if _LONG_NUMBER.search(data) else _DECODER
+        decoder = _CHECKED if _long_digit_run(data) else _DECODER
         return decoder.decode(source)
     except JsonError:
         raise

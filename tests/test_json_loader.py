@@ -208,6 +208,10 @@ def test_only_text_with_long_numbers_takes_the_slower_number_checks(
             raise AssertionError("the number-checking decoder was used")
 
     monkeypatch.setattr(_json, "_CHECKED", Refusing())
-    assert loads('{"a": [1, 2.5, 1e99, "' + "9" * 300 + '"]}')["a"][:3] == [1, 2.5, 1e99]
+    assert loads('{"a": [1, 2.5, 1e99, "' + "9" * 308 + '"]}')["a"][:3] == [1, 2.5, 1e99]
+    with pytest.raises(JsonError):
+        loads("1e400")  # floats are checked on the fast path too
     with pytest.raises(AssertionError):
-        loads("1e400")
+        loads("9" * MAX_DIGITS)
+    with pytest.raises(AssertionError):
+        loads('"' + "9" * MAX_DIGITS + '"')  # a digit run in a string: checked, to be safe
