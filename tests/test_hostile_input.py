@@ -18,7 +18,7 @@ from pytest_aigw import MockGateway, MockGatewayServer
 from pytest_aigw.cli import main
 from pytest_aigw.fake import bounds, gateway
 from pytest_aigw.fake.formats import embeddings
-from pytest_aigw.fake.formats.base import MAX_PIECES
+from pytest_aigw.fake.formats.base import MAX_PIECES, ReplyContext, ReplySpec
 
 AUTH = {"authorization": "Bearer sk-test"}
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -485,3 +485,22 @@ def test_memory_returns_to_baseline_after_a_body_over_the_log_size(
         tracemalloc.stop()
     assert kept < 500_000  # each body is 2 MB: none of them is kept
     assert len(gw.calls) == 4
+
+
+def test_the_embeddings_reply_as_json_is_its_encoded_reply() -> None:
+    context = ReplyContext(
+        provider="openai",
+        path="embeddings",
+        body={"input": ["a"], "dimensions": 4},
+        model="m",
+        reply_id="r",
+        now=0,
+        spec=ReplySpec("x"),
+        tokens_in=3,
+        tokens_out=0,
+    )
+    reply = embeddings.FORMAT.reply(context)
+    assert reply == json.loads(embeddings.FORMAT.reply_bytes(context))
+    assert reply["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
+    assert len(reply["data"][0]["embedding"]) == 4
+    assert embeddings.FORMAT.refusal("embeddings", None) is None
