@@ -87,7 +87,10 @@ def _long_digit_run(data: bytes) -> bool:
 
 
 def depth(data: bytes) -> int:
-    """How deeply arrays and objects nest in the JSON text *data* (strings skipped)."""
+    """How deeply arrays and objects nest in the JSON text *data* (strings skipped).
+
+    0 where *data* has too few brackets to nest past `MAX_DEPTH`: not scanned at all.
+    """
     if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
         return 0  # cannot nest deeper than the bound: skip the scan (the common case)
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
