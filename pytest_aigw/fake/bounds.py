@@ -8,8 +8,9 @@
                                           a million dollars; more is surely a mistake and
                                           would overflow a log's cost to infinity
 
-`refusal` checks a request's body and JSON headers before the gateway's lock is taken
-and says why the gateway refuses it, or returns None.
+`body_json`, `metadata_problem` and `custom_cost_problem` read a request's body and
+JSON headers before the gateway's lock is taken, and say why the gateway refuses it.
+MB here are MiB (the docs do not say which).
 """
 
 from __future__ import annotations
