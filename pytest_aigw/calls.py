@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Any, overload
 
 import httpx
 
+from . import _json
 from .fake.formats import Conversation, Message, ToolResult, format_for
 from .fake.options import NO_OPTIONS, RequestOptions
 from .metadata import MetadataProblem, MetadataValue
@@ -34,8 +34,8 @@ def request_json(request: httpx.Request) -> Any:
     if not request.content:
         return None
     try:
-        return json.loads(request.content)
-    except ValueError:
+        return _json.loads(request.content)
+    except _json.JsonError:
         return None
 
 

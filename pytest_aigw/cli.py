@@ -9,7 +9,6 @@ server cleanly and exits 0.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from . import settings
+from . import _json, settings
 from ._errors import AigwError, ConfigError
 
 if TYPE_CHECKING:
@@ -151,11 +150,12 @@ def _seed(gateway: MockGatewayServer, path: Path) -> None:
 
 def _seed_items(path: Path) -> list[Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = _json.loads(path.read_bytes())
     except OSError as error:
         raise _SeedError(f"cannot read --seed {path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise _SeedError(f"--seed {path} is not valid JSON: {error}") from None
+    except _json.JsonError as error:
+        problem = "cannot be loaded" if error.limit else "is not valid JSON"
+        raise _SeedError(f"--seed {path} {problem}: {error}") from None
     if isinstance(data, dict) and isinstance(data.get("result"), list):
         data = data["result"]  # a saved Logs API list response
     if not isinstance(data, list):

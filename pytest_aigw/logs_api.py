@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from . import _json
+from .fake.bounds import MAX_REQUEST_BYTES
 from .fake.errors import error_envelope
 from .logstore import (
     DELETE_ORDER_KEYS,
@@ -39,6 +41,7 @@ API_HOST = "api.cloudflare.com"
 API_PREFIX = "/client/v4/accounts/"
 MAX_PER_PAGE = 50
 MAX_DELETE = 10_000
+_MAX_DIGITS = 18  # a page or limit past this is out of range anyway; int() of 5,000 digits raises
 Json = dict[str, Any]
 
 
@@ -130,6 +133,8 @@ class LogsApi:
             return outage_response(*self._outages.pop(0))
         if not _has_credentials(request.headers):
             return _envelope_error(401, 10000, "Authentication error", messages=[], result=None)
+        if len(request.content) > MAX_REQUEST_BYTES:  # chosen: Cloudflare's own 413
+            return _envelope_error(413, 0, "Request body too large", result=None)
         path = request.url.path
         if path != self._base and not path.startswith(self._base + "/"):
             return _not_found()  # another account or gateway
@@ -278,7 +283,12 @@ def _whole(
     if raw is None:
         return default
     text = raw.strip()
-    if not (text.isascii() and text.isdigit()) or int(text) < low or (high and int(text) > high):
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(text) > _MAX_DIGITS
+        or int(text) < low
+        or (high and int(text) > high)
+    ):
         rule = f"from {low} to {high}" if high else f">= {low}"
         raise InvalidInput(f"{name}: must be a whole number {rule}, got {raw!r}")
     return int(text)
@@ -298,8 +308,10 @@ def _filters(params: httpx.QueryParams) -> list[Filter]:
     if raw is None:
         return []
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = _json.loads(raw)
+    except _json.JsonError as error:
+        if error.limit:
+            raise InvalidInput(f"filters: {error}") from None
         raise InvalidInput("filters: must be a JSON array of {key, operator, value}") from None
     if not isinstance(data, list):
         raise InvalidInput(f"filters: Expected array, received {_kind(data)}")
@@ -357,8 +369,10 @@ def _flat_filters(params: httpx.QueryParams) -> list[Filter]:
 def _patch_changes(content: bytes) -> dict[str, Any]:
     """Validate a PATCH body completely before anything changes."""
     try:
-        body = json.loads(content or b"{}", parse_constant=_no_constant)
-    except ValueError:
+        body = _json.loads(content or b"{}")
+    except _json.JsonError as error:
+        if error.limit:
+            raise InvalidInput(f"body: {error}") from None
         raise InvalidInput("body: must be a JSON object (JSON without NaN or Infinity)") from None
     if not isinstance(body, dict):
         raise InvalidInput(f"body: Expected object, received {_kind(body)}")
@@ -379,10 +393,6 @@ def _patch_changes(content: bytes) -> dict[str, Any]:
     if "metadata" in body:
         changes["metadata"] = _patch_metadata(body["metadata"])
     return changes
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: JavaScript's JSON refuses them
 
 
 def _patch_metadata(value: object) -> Mapping[str, Any] | None:

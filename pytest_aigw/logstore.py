@@ -7,6 +7,7 @@ equal `created` unless a test asks for the eventual consistency the real API sho
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -180,7 +181,7 @@ def _metadata_value_in(texts: frozenset[str]) -> Callable[[Log], bool]:
             if isinstance(value, bool):
                 if str(value).lower() in flags:
                     return True
-            elif isinstance(value, int | float) and float(value) in numbers:
+            elif isinstance(value, int | float) and _number(value) in numbers:
                 return True
         return False
 
@@ -191,7 +192,10 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float range (seeded from Python)
+            return math.inf if value > 0 else -math.inf
     try:
         return float(str(value))
     except ValueError:
@@ -204,7 +208,7 @@ def _equal(actual: object, wanted: FilterValue) -> bool:
     if isinstance(actual, bool) or isinstance(wanted, bool):
         return str(actual).lower() == str(wanted).lower()
     if isinstance(actual, int | float):
-        return _number(wanted) == float(actual)
+        return _number(wanted) == _number(actual)
     return str(actual) == str(wanted)
 
 

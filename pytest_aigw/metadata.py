@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from . import _json
 from ._errors import MetadataError
 
 __all__ = [
@@ -41,7 +42,12 @@ RESERVED_PREFIX = "cf."
 
 MetadataValue: TypeAlias = "str | int | float | bool"
 ProblemKind = Literal[
-    "invalid_json", "not_an_object", "unsupported_value", "reserved_key", "too_many_entries"
+    "invalid_json",
+    "not_an_object",
+    "unsupported_value",
+    "reserved_key",
+    "too_many_entries",
+    "beyond_limits",
 ]
 
 
@@ -63,14 +69,6 @@ class ParsedMetadata:
     problems: tuple[MetadataProblem, ...] = ()
 
 
-def _reject_constant(name: str) -> object:
-    # JavaScript's JSON.parse (the gateway's) has no NaN or Infinity.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-
-
 def _is_scalar(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
@@ -86,11 +84,14 @@ def parse(header: str | None) -> ParsedMetadata:
     if header is None:
         return ParsedMetadata(header=None, stored=None)
     try:
-        decoded = _DECODER.decode(header)
-    except ValueError as exc:
-        problem = MetadataProblem(
-            "invalid_json", (), f"{HEADER} is not valid JSON ({exc}); nothing is stored"
-        )
+        decoded = _json.loads(header)
+    except _json.JsonError as exc:
+        if exc.limit:  # the fake refuses the request (400): see fake/bounds.py
+            problem = MetadataProblem("beyond_limits", (), f"{HEADER}: {exc}")
+        else:
+            problem = MetadataProblem(
+                "invalid_json", (), f"{HEADER} is not valid JSON ({exc}); nothing is stored"
+            )
         return ParsedMetadata(header, None, (problem,))
     if not isinstance(decoded, dict):
         problem = MetadataProblem(

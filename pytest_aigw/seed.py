@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from . import _json
 from ._errors import ConfigError
 from .logstore import Log
 
@@ -96,8 +97,8 @@ def _created(value: object, where: str) -> float:
 def _metadata(value: object, where: str) -> dict[str, Any] | None:
     if isinstance(value, str):  # the OpenAPI schema's form: a JSON string
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = _json.loads(value)
+        except _json.JsonError:
             value = ...
     if value is None:
         return None

@@ -238,6 +238,11 @@ def _scripted(job: Job, reply: Reply, chunks: tuple[bytes, ...], **more: Any) ->
 
 
 def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
+    refused = job.api.refusal(job.path, job.body)
+    if refused is not None:  # beyond the provider's own limits (embedding dimensions)
+        return _scripted(
+            job, replace(reply, status=400), (compact_bytes(job.api.error(400, refused)),)
+        )
     context = _context(job, spec)
     counts: dict[str, Any] = {"tokens_in": context.tokens_in, "tokens_out": context.tokens_out}
     if spec.tool_calls:
@@ -247,7 +252,7 @@ def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
         pieces = spec.pieces or (split_content(spec.text) if spec.text else [""])
         events = tuple(job.api.stream(context, pieces))
         return _scripted(job, reply, events, content_type=SSE_TYPE, **counts)
-    return _scripted(job, reply, (compact_bytes(job.api.reply(context)),), **counts)
+    return _scripted(job, reply, (job.api.reply_bytes(context),), **counts)
 
 
 def _context(job: Job, spec: ReplySpec) -> ReplyContext:

@@ -43,6 +43,7 @@ TIMEOUT_MESSAGE = (
     " code for a cf-aig-request-timeout overrun)"
 )
 INVENTED_HEADER = "x-pytest-aigw-invented"  # names what the fake made up in an answer
+TOO_LARGE = GatewayFault(413, 0, "Payload Too Large")  # chosen: Cloudflare answers 413 in HTML
 
 # `aigw.fail(status)` answers these statuses as the gateway; others as the provider.
 GATEWAY_ERRORS = {fault.status_code: fault for fault in (UNAUTHORIZED, RATE_LIMITED, NO_CREDITS)}

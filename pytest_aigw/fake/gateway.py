@@ -12,6 +12,7 @@ log-id order under concurrency; parsing and redaction happen before it is taken.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 
 from .. import metadata
-from ..calls import Call, CallList, redact_headers, redact_url, request_json
+from ..calls import Call, CallList, redact_headers, redact_url
 from ..clock import Clock
 from ..ids import new_log_id
 from ..logstore import LogSettings, LogStore
@@ -34,6 +35,7 @@ from .answers import (
     reply_answer,
 )
 from .answers import timed_out as timed_out_answer
+from .bounds import MAX_LOG_BYTES, Refusal, body_json, custom_cost_problem, metadata_problem
 from .cache import ResponseCache, cache_key, cache_ttl
 from .credentials import (
     UNBILLED_BY_GATEWAY,
@@ -46,14 +48,16 @@ from .credentials import (
     settle,
 )
 from .encoding import compact_bytes
-from .errors import INPUT_ERROR, UNAUTHORIZED, GatewayFault, gateway_error
+from .errors import INPUT_ERROR, TOO_LARGE, UNAUTHORIZED, GatewayFault, gateway_error
 from .formats import format_for, model_of
 from .log_entry import log_entry
 from .options import NO_OPTIONS, InvalidOption, RequestOptions, cf_headers, parse_options
 from .rest import (
+    BAD_REST_INPUT,
     GATEWAY_HEADER,
     Plan,
     RestRoute,
+    api_answer,
     api_error,
     is_rest_request,
     plan_rest,
@@ -100,6 +104,7 @@ class _Unmatched(Exception):
         )
 
 
+_Routed = Target | Universal | RestRoute
 RETRIED = (408, 409, 429)  # with 5xx and timeouts: what the openai and anthropic SDKs retry
 
 
@@ -167,7 +172,7 @@ class FakeGateway:
         self._new_id = new_id
         self._lock = threading.Lock()
         self._notes: list[str] = []
-        self._answered: dict[bytes, _Answered] = {}
+        self._answered: dict[bytes, _Answered] = {}  # by body digest: bodies may be large
         self._tool_names: dict[str, str] = {}  # call id -> tool, of every tool call issued
 
     def is_gateway_request(self, request: httpx.Request) -> bool:
@@ -189,7 +194,9 @@ class FakeGateway:
         if isinstance(route, UnknownRoute):
             with self._lock:
                 return self._refuse(request, route.reason, route.hint, route.fault, route.api)
-        draft = _Draft.of(request)
+        draft = _Draft.of(request, route)
+        if draft.refusal is None:
+            _prepare(route, draft.json)
         received = self.clock.now()
         with self._lock:
             log_id = self._new_id()
@@ -224,6 +231,8 @@ class FakeGateway:
         else:  # the REST API and the Run API log as provider requests (chosen)
             kind = "compat" if outcome.endpoint == "compat" else "provider"
             body = draft.content
+        if len(body) + sum(map(len, outcome.answer.chunks)) > MAX_LOG_BYTES:
+            return  # the gateway stores no log over 10 MB (README: the fake's choices)
         entry = log_entry(
             call, outcome.answer, created=at, request_body=body, request_type=kind, cf=draft.cf,
             billing=outcome.billing, user_agent=draft.user_agent,
@@ -257,6 +266,8 @@ class FakeGateway:
         )
         if self.authenticated and not authorized(draft.cf):
             return draft.refused(provider, path, gateway_answer(UNAUTHORIZED, logged=False))
+        if draft.refusal is not None:
+            return draft.refused(provider, path, _refusal_answer(draft.refusal))
         try:
             options = parse_options(draft.cf)
             if isinstance(route, Universal):
@@ -273,6 +284,8 @@ class FakeGateway:
     def _rest(self, draft: _Draft, route: RestRoute, log_id: str) -> _Outcome:
         """A REST API request: the API's own checks, then a job like any other."""
         plan = plan_rest(route, draft.json, GATEWAY_HEADER in draft.cf)
+        if draft.refusal is not None and route.authorized:
+            plan = replace(plan, refusal=_refusal_answer(draft.refusal, api=True))
         try:
             options = parse_options(draft.cf)
         except InvalidOption as error:
@@ -450,7 +463,7 @@ class FakeGateway:
             answer = failure_answer(job, script.action)
         else:
             answer = reply_answer(job, script.action, script)
-        self._answered[job.raw] = _Answered(
+        self._answered[_body_key(job.raw)] = _Answered(
             len(self.calls) + 1,
             f"#{script.number} {script.text}",
             answer.status,
@@ -463,7 +476,7 @@ class FakeGateway:
         """Explain an unmatched request that repeats one a script already answered."""
         if not any(s.used_up for s in closest):
             return []
-        earlier = self._answered.get(job.raw)
+        earlier = self._answered.get(_body_key(job.raw))
         if earlier is None:
             unmet = [a for a in self._answered.values() if a.missed_tool_call]
             return [
@@ -544,18 +557,20 @@ class _Draft:
     digests: dict[str, str]
     shown: Shown
     user_agent: str | None
+    refusal: Refusal | None = None
 
     @classmethod
-    def of(cls, request: httpx.Request) -> _Draft:
+    def of(cls, request: httpx.Request, route: _Routed | None = None) -> _Draft:
         cf = cf_headers(request.headers.raw)
         headers, digests = redact_headers(request)
         parsed = metadata.parse(cf.get(metadata.HEADER))
         url = redact_url(request.url)
+        body, refusal = _refusal(request, route, cf, parsed)
         return cls(
             request.method,
             url,
             request.content,
-            request_json(request),
+            body,
             cf,
             parsed,
             headers,
@@ -566,7 +581,13 @@ class _Draft:
                 bool(request.url.query) and "key" in request.url.params,
             ),
             request.headers.get("user-agent"),
+            refusal,
         )
+
+    @property
+    def oversized(self) -> bool:
+        """A body over the gateway's log size: its call keeps neither it nor its JSON."""
+        return len(self.content) > MAX_LOG_BYTES
 
     def refused(
         self, provider: str, path: str, answer: Answer, endpoint: str = "gateway"
@@ -617,7 +638,7 @@ class _Draft:
             path=outcome.path,
             model=outcome.model,
             endpoint=outcome.endpoint,
-            json=outcome.json,
+            json=None if self.oversized else outcome.json,
             status_code=None if answer.fault else answer.status,
             log_id=log_id,
             cache_status=outcome.cache_status,
@@ -639,10 +660,68 @@ class _Draft:
             "method": self.method,
             "url": self.url,
             "_headers": self.headers,
-            "_content": self.content,
+            "_content": b"" if self.oversized else self.content,
             "_secret_digests": self.digests,
             "_tool_names": tool_names,
         }
+
+
+def _prepare(route: _Routed, body: Any) -> None:
+    """Do before the lock the work that grows with the input (embedding vectors).
+
+    Of a universal request, the first step only: the others run only if it fails.
+    """
+    if isinstance(route, Target) and isinstance(body, dict):
+        format_for(route.provider, route.path).prepare(route.path, body)
+    elif isinstance(route, Universal):
+        step = body[0] if isinstance(body, list) and body else body
+        if not isinstance(step, dict):
+            return
+        provider, endpoint, query = (step.get(key) for key in ("provider", "endpoint", "query"))
+        if isinstance(provider, str) and isinstance(endpoint, str) and isinstance(query, dict):
+            path = endpoint.strip("/")
+            format_for(provider, path).prepare(path, query)
+
+
+def _body_key(raw: bytes) -> bytes:
+    return hashlib.sha256(raw).digest()
+
+
+def _refusal_answer(refusal: Refusal, *, api: bool = False) -> Answer:
+    """The gateway's (or, on the REST API, the Cloudflare API's) 4xx for hostile input."""
+    fault = TOO_LARGE if refusal.status == 413 else BAD_REST_INPUT if api else INPUT_ERROR
+    if api:
+        return api_answer(fault, str(refusal))
+    return gateway_answer(fault, str(refusal), logged=False)
+
+
+def _refusal(
+    request: httpx.Request, route: _Routed | None, cf: Mapping[str, str], parsed: ParsedMetadata
+) -> tuple[Any, Refusal | None]:
+    """The body as JSON, and why the gateway refuses the request outright, if it does."""
+    try:
+        body = body_json(request.content)
+    except Refusal as refusal:
+        return None, refusal
+    problem = metadata_problem(parsed) or custom_cost_problem(cf)
+    if problem is None and isinstance(route, Universal):
+        problem = _step_problem(body)
+    return body, None if problem is None else Refusal(problem)
+
+
+def _step_problem(body: Any) -> str | None:
+    """Why a universal step's own `cf-aig-metadata` or custom cost is refused, if it is."""
+    for step in body if isinstance(body, list) else [body]:
+        headers = step.get("headers") if isinstance(step, dict) else None
+        if not isinstance(headers, dict):
+            continue
+        cf = {str(k).lower(): v for k, v in headers.items() if isinstance(v, str)}
+        problem = custom_cost_problem(cf)
+        if problem is None and metadata.HEADER in cf:
+            problem = metadata_problem(metadata.parse(cf[metadata.HEADER]))
+        if problem is not None:
+            return problem
+    return None
 
 
 def _fault_name(answer: Answer) -> str | None:

@@ -8,9 +8,10 @@ tokens in, as observed on the real gateway.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 
+from .. import _json
 from ..calls import Call
 from ..logstore import Log
 from .answers import Answer
@@ -27,8 +28,8 @@ def _custom_cost(header: str | None, tokens_in: int, tokens_out: int) -> float |
     if header is None:
         return None
     try:
-        spec = json.loads(header)
-    except ValueError:
+        spec = _json.loads(header)
+    except _json.JsonError:  # beyond bounds: refused before this (fake/bounds.py)
         return None
     if not isinstance(spec, dict):
         return None
@@ -37,7 +38,8 @@ def _custom_cost(header: str | None, tokens_in: int, tokens_out: int) -> float |
     per_in, per_out = spec.get("per_token_in", 0), spec.get("per_token_out", 0)
     if not isinstance(per_in, int | float) or not isinstance(per_out, int | float):
         return None
-    return per_in * tokens_in + per_out * tokens_out
+    cost = float(per_in) * tokens_in + float(per_out) * tokens_out
+    return cost if math.isfinite(cost) else None
 
 
 def _model_type(path: str) -> str:

@@ -34,6 +34,7 @@ __all__ = [
 
 MAX_CACHE_TTL = 30 * 24 * 3600  # one month, the documented maximum
 BACKOFFS = ("constant", "linear", "exponential")
+_MAX_DIGITS = 18  # more is out of every range; int() refuses past 4,300 digits with ValueError
 # Universal step `config` keys and the headers they stand for.
 CONFIG_KEYS = {
     "requestTimeout": "cf-aig-request-timeout",
@@ -85,7 +86,8 @@ def _whole(low: int, high: int | None) -> Callable[[str, str], int]:
 
     def parse(header: str, value: str) -> int:
         text = value.strip()
-        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= (high or int(text)):
+        digits = text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS
+        if not digits or not low <= int(text) <= (high or int(text)):
             raise InvalidOption(header, value, rule)
         return int(text)
 

@@ -35,11 +35,13 @@ from .errors import INPUT_ERROR, GatewayFault, error_envelope
 from .routing import GATEWAY_HOST, UnknownRoute
 
 __all__ = [
+    "BAD_REST_INPUT",
     "ENDPOINTS",
     "GATEWAY_HEADER",
     "NO_ROUTE",
     "Plan",
     "RestRoute",
+    "api_answer",
     "api_error",
     "is_rest_request",
     "plan_rest",
@@ -61,6 +63,7 @@ UNKNOWN_GATEWAY = GatewayFault(404, 2001, "Gateway not found")  # chosen: not do
 GATEWAY_REQUIRED = GatewayFault(400, 7001, "cf-aig-gateway-id is required")  # chosen
 # The gateway's model lookup, as observed on the binding path (protocol.md §1.4.3).
 UNKNOWN_MODEL = GatewayFault(404, 7003, "Model not found")
+BAD_REST_INPUT = GatewayFault(400, 7001, "Invalid input")  # chosen: the Logs API's input code
 
 _FIX_REST_URL = (
     "Fix: build the client's base URL from the fixture: OpenAI(base_url=aigw.rest_url"
@@ -79,7 +82,8 @@ def api_error(fault: GatewayFault, message: str | None = None) -> httpx.Response
     return httpx.Response(fault.status_code, json=body)
 
 
-def _api_answer(fault: GatewayFault, detail: str | None = None) -> Answer:
+def api_answer(fault: GatewayFault, detail: str | None = None) -> Answer:
+    """*fault* as the Cloudflare API answers it, with *detail* after the message; unlogged."""
     message = f"{fault.message}: {detail}" if detail else fault.message
     body = compact_bytes(api_error_body(fault.code, message))
     return Answer(fault.status_code, (body,), logged=False)
@@ -181,7 +185,7 @@ def rest_model(path: str, body: Any) -> str | None:
 def plan_rest(route: RestRoute, body: Any, gateway_chosen: bool) -> Plan:
     """The job a REST API request becomes; *gateway_chosen*: it sent cf-aig-gateway-id."""
     if not route.authorized:
-        return Plan("", route.path, "rest", _api_answer(AUTHENTICATION))
+        return Plan("", route.path, "rest", api_answer(AUTHENTICATION))
     model = _model_named(route, body)
     provider = provider_of(model) if isinstance(model, str) else None
     if provider is None:
@@ -192,7 +196,7 @@ def plan_rest(route: RestRoute, body: Any, gateway_chosen: bool) -> Plan:
         return Plan("", route.path, "rest", gateway_answer(UNKNOWN_MODEL, detail, logged=False))
     if provider == "workers-ai" and not gateway_chosen:
         detail = f"Workers AI models ({model}) always need the {GATEWAY_HEADER} header"
-        return Plan(provider, route.path, "rest", _api_answer(GATEWAY_REQUIRED, detail))
+        return Plan(provider, route.path, "rest", api_answer(GATEWAY_REQUIRED, detail))
     if route.path == "ai/run" and not isinstance(body.get("input"), dict):
         detail = "the body's input must be a JSON object: {'model': ..., 'input': {...}}"
         return Plan(provider, route.path, "rest", gateway_answer(INPUT_ERROR, detail, logged=False))

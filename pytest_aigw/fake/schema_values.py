@@ -43,6 +43,7 @@ __all__ = ["MAX_DEPTH", "MAX_STEPS", "UnsatisfiableSchema", "value_for"]
 
 MAX_DEPTH = 64  # nested sub-schemas on one path
 MAX_STEPS = 10_000  # sub-schemas visited for one value
+MAX_TEXT = 1_000_000  # characters of one string: past any model's output limit
 _SCAN = 64  # candidates tried for one number or string
 _ANNOTATIONS = frozenset(
     {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly"}
@@ -621,6 +622,10 @@ def _strings(schema: Mapping[str, Any], pointer: str) -> Iterable[str]:
     """Strings to try, simplest first: a sample of the format, or a match of the pattern."""
     form = str(schema.get("format", "")).lower()
     least = schema.get("minLength", 0)
+    if isinstance(least, int | float) and least > MAX_TEXT:
+        raise UnsatisfiableSchema(
+            pointer, f"minLength {least} is more than any model writes ({MAX_TEXT:,} characters)"
+        )
     version = form[4:] if re.fullmatch(r"uuid[1-8]", form) else None
     template = f"00000000-0000-{version}000-8000-{{:012d}}" if version else _FORMATS.get(form)
     if template:

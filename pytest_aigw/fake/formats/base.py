@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..encoding import COMPACT
+from ..encoding import COMPACT, compact_bytes
 
 __all__ = [
     "FINISH_REASONS",
@@ -238,8 +238,19 @@ class ApiFormat:
             return str(body["model"])
         return None
 
+    def prepare(self, path: str, body: Json) -> None:
+        """Do, before the gateway's lock, work on *body* that grows with its size."""
+
+    def refusal(self, path: str, body: Json | None) -> str | None:
+        """Why the provider refuses (400) to build a reply to *body*, if it does."""
+        return None
+
     def reply(self, c: ReplyContext) -> Json:
         raise NotImplementedError
+
+    def reply_bytes(self, c: ReplyContext) -> bytes:
+        """The reply, encoded as compact JSON."""
+        return compact_bytes(self.reply(c))
 
     def stream(self, c: ReplyContext, pieces: Sequence[str]) -> list[bytes]:
         raise NotImplementedError
@@ -307,11 +318,15 @@ def split_arguments(arguments: str, size: int = 8) -> list[str]:
 
 
 _WORDS = re.compile(r"\s*\S+")
+MAX_PIECES = 1000  # stream events one text is split into, at most
 
 
 def split_content(content: str) -> list[str]:
     """Split *content* into word-sized pieces (at least two where it has two characters)."""
     pieces = _WORDS.findall(content)
+    if len(pieces) > MAX_PIECES:  # one event per word would multiply a long text's size
+        size = -(-len(pieces) // MAX_PIECES)
+        pieces = ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
     if len(pieces) > 1:
         pieces[-1] += content[len("".join(pieces)) :]  # keep trailing whitespace
         return pieces

@@ -1,0 +1,198 @@
+"""Any JSON, however deep, large or odd, gets a 2xx or a 4xx envelope on every surface.
+
+Each property runs in process (httpx on the fake) and over the loopback server, and a
+4xx leaves the logs as they were.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pytest_aigw import MockGateway, MockGatewayServer
+
+AUTH = {"authorization": "Bearer sk-test"}
+LOG_ID = "01JA0000000000000000000001"
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and infinities too: json.dumps writes them as NaN and Infinity
+    | st.text(max_size=8)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _deep(levels: int, inner: str) -> str:
+    return "[" * levels + inner + "]" * levels
+
+
+hostile_numbers = (
+    st.integers(300, 6_000).map(lambda digits: "9" * digits)
+    | st.integers(309, 1_000).map(lambda power: f"1e{power}")
+    | st.sampled_from(["NaN", "-Infinity", "1E+400", "-" + "1" * 400])
+)
+texts = (
+    values.map(lambda value: json.dumps(value, ensure_ascii=False))
+    | st.builds(_deep, st.integers(1, 3_000), values.map(json.dumps))
+    | st.builds(
+        lambda key, number: json.dumps({key: 0})[:-2] + number + "}",
+        st.text(max_size=4),
+        hostile_numbers,
+    )
+    | hostile_numbers
+    | st.text(max_size=20)
+)
+# Header values: printable ASCII (json.dumps escapes the rest), as HTTP carries them.
+header_texts = texts.filter(lambda text: text.isascii() and text.isprintable())
+
+
+@pytest.fixture(scope="module", params=["in process", "loopback"])
+def gateway(request: pytest.FixtureRequest) -> Iterator[MockGateway]:
+    fake = MockGateway if request.param == "in process" else MockGatewayServer
+    with fake(strict=False) as gw:
+        yield gw
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(headers=AUTH) as shared:
+        yield shared
+
+
+def logs_url(gw: MockGateway) -> str:
+    return f"{gw.api_url}/accounts/{gw.account_id}/ai-gateway/gateways/{gw.gateway_id}/logs"
+
+
+def reseed(gw: MockGateway) -> None:
+    gw.reset()
+    gw.seed_logs(
+        [
+            {
+                "id": LOG_ID,
+                "created_at": "2026-11-01T09:00:00.000Z",
+                "provider": "openai",
+                "model": "gpt-4o",
+                "metadata": {"user": "u1"},
+            }
+        ]
+    )
+
+
+def logs_now(client: httpx.Client, gw: MockGateway) -> Any:
+    reply = client.get(logs_url(gw), params={"per_page": "50"})
+    assert reply.status_code == 200
+    return reply.json()["result"]
+
+
+def assert_answered(reply: httpx.Response) -> None:
+    """A 2xx, or a 4xx whose JSON body is an error envelope (gateway, v4 or provider)."""
+    assert reply.status_code < 500, reply.text[:300]
+    if reply.status_code >= 400:
+        body = reply.json()
+        assert "error" in body or "errors" in body, body
+
+
+def assert_logged_only_with_a_log_id(
+    client: httpx.Client, gw: MockGateway, reply: httpx.Response, before: list[Any]
+) -> None:
+    """A refusal (no log id) leaves the logs as they were; an answer adds its own log."""
+    now = logs_now(client, gw)
+    log_id = reply.headers.get("cf-aig-log-id")
+    if log_id is None:
+        assert now == before
+    else:
+        assert [log["id"] for log in now] == [log_id] + [log["id"] for log in before]
+        before[:] = now
+
+
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@FUZZ
+@given(texts)
+def test_any_gateway_body_is_answered(
+    gateway: MockGateway, client: httpx.Client, text: str
+) -> None:
+    reseed(gateway)
+    before = logs_now(client, gateway)
+    for url in (
+        gateway.url("openai") + "/chat/completions",
+        gateway.url("openai") + "/embeddings",
+        gateway.gateway_url,
+    ):
+        reply = client.post(url, content=text.encode("utf-8", "surrogatepass"))
+        assert_answered(reply)
+        assert_logged_only_with_a_log_id(client, gateway, reply, before)
+
+
+@FUZZ
+@given(st.sampled_from(["cf-aig-metadata", "cf-aig-custom-cost"]), header_texts)
+def test_any_cf_aig_json_header_is_answered(
+    gateway: MockGateway, client: httpx.Client, header: str, text: str
+) -> None:
+    reseed(gateway)
+    before = logs_now(client, gateway)
+    reply = client.post(
+        gateway.url("openai") + "/chat/completions", json={"model": "m"}, headers={header: text}
+    )
+    assert_answered(reply)
+    assert_logged_only_with_a_log_id(client, gateway, reply, before)
+
+
+@FUZZ
+@given(texts, st.sampled_from(["filters", "search", "page", "min_cost", "model"]))
+def test_any_logs_api_query_is_answered(
+    gateway: MockGateway, client: httpx.Client, text: str, name: str
+) -> None:
+    reseed(gateway)
+    before = logs_now(client, gateway)
+    for method in ("GET", "DELETE"):
+        reply = client.request(method, logs_url(gateway), params={name: text})
+        assert_answered(reply)
+        if reply.status_code >= 400:
+            assert logs_now(client, gateway) == before
+
+
+@FUZZ
+@given(texts | values.map(lambda value: json.dumps({"feedback": 1, "metadata": value})))
+def test_any_patch_body_is_applied_or_refused_changing_nothing(
+    gateway: MockGateway, client: httpx.Client, text: str
+) -> None:
+    reseed(gateway)
+    before = logs_now(client, gateway)
+    reply = client.patch(
+        f"{logs_url(gateway)}/{LOG_ID}", content=text.encode("utf-8", "surrogatepass")
+    )
+    assert_answered(reply)
+    if reply.status_code >= 400:
+        assert logs_now(client, gateway) == before
+    logs_now(client, gateway)  # and every later list still answers
+
+
+@FUZZ
+@given(texts)
+def test_any_rest_api_body_is_answered(
+    gateway: MockGateway, client: httpx.Client, text: str
+) -> None:
+    reseed(gateway)
+    before = logs_now(client, gateway)
+    content = text.encode("utf-8", "surrogatepass")
+    reply = client.post(gateway.rest_url + "/v1/chat/completions", content=content)
+    assert_answered(reply)
+    assert_logged_only_with_a_log_id(client, gateway, reply, before)
