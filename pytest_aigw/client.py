@@ -29,6 +29,7 @@ import anyio
 import httpx
 
 from ._errors import AigwError, ConfigError
+from .fake.arguments import fail
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -199,9 +200,7 @@ def _retry_cap(value: object) -> float:
         or not isinstance(value, int | float)
         or not 0 <= value <= sys.float_info.max
     ):
-        raise ConfigError(
-            f"max_retry_after= must be a finite number of seconds, 0 or more, got {value!r}"
-        )
+        fail("max_retry_after", value, "a finite number of seconds, 0 or more")
     return float(value)
 
 

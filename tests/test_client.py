@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -245,3 +246,110 @@ def test_the_token_never_shows_in_reprs_or_errors() -> None:
     with pytest.raises(LogsApiError) as raised:
         client.get("x")
     assert TOKEN not in repr(client) + str(raised.value) + repr(raised.value)
+
+
+# --- Retry-After capped --------------------------------------------------------------------
+
+
+def async_scripted(
+    answers: list[httpx.Response], time: FakeTime, **options: object
+) -> AsyncLogsClient:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    return AsyncLogsClient(
+        account_id=ACCOUNT,
+        gateway_id=GATEWAY,
+        api_token=TOKEN,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        sleep=time.asleep,
+        clock=time.clock,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_a_retry_after_of_a_day_from_the_fake_waits_only_the_cap(gw: MockGateway) -> None:
+    time = FakeTime()
+    gw.fail_logs_api(429, retry_after=86400)
+    with LogsClient(
+        account_id=gw.account_id,
+        gateway_id=gw.gateway_id,
+        api_token="t",
+        base_url=gw.api_url,
+        sleep=time.sleep,
+        clock=time.clock,
+    ) as logs:
+        assert logs.get(gw.log_ids[0]).id == gw.log_ids[0]
+    assert time.slept == [60.0]
+
+
+@pytest.mark.parametrize(
+    ("headers", "options", "slept"),
+    [
+        ({"retry-after": "86400"}, {}, 60.0),
+        ({"retry-after-ms": "86400000"}, {}, 60.0),
+        ({"retry-after-ms": "1e400"}, {}, 60.0),  # infinite once parsed
+        ({"retry-after": "inf"}, {}, 60.0),
+        ({"retry-after": "86400"}, {"max_retry_after": 5}, 5.0),
+        ({"retry-after-ms": "2500"}, {"max_retry_after": 2.5}, 2.5),
+        ({"retry-after-ms": "2500"}, {"max_retry_after": 2.4}, 2.4),
+        ({"retry-after": "30"}, {"max_retry_after": 0}, 0.0),
+        ({"retry-after": "-5"}, {}, 0.0),
+        ({"retry-after-ms": "250", "retry-after": "9"}, {}, 0.25),  # the finer one first
+    ],
+)
+def test_the_wait_a_429_asks_for_is_capped_by_max_retry_after(
+    headers: dict[str, str], options: dict[str, float], slept: float
+) -> None:
+    def answers() -> list[httpx.Response]:
+        return [httpx.Response(429, headers=headers, json={}), ok_log()]
+
+    time = FakeTime()
+    assert scripted(answers(), [], time, **options).get("L1").id == "L1"
+
+    async def run() -> str:
+        async with async_scripted(answers(), time, **options) as logs:
+            return (await logs.get("L1")).id
+
+    assert asyncio.run(run()) == "L1"
+    assert time.slept == [slept, slept]  # the sync client's wait, then the async one's
+
+
+@pytest.mark.parametrize("value", ["nan", "soon", "Wed, 21 Oct 2026 07:28:00 GMT"])
+def test_a_retry_after_that_is_no_number_of_seconds_backs_off_instead(value: str) -> None:
+    time = FakeTime()
+    answers = [httpx.Response(503, headers={"retry-after": value}, json={}), ok_log()]
+    assert scripted(answers, [], time).get("L1").id == "L1"
+    assert len(time.slept) == 1
+    assert 0.25 <= time.slept[0] <= 0.5  # the first backoff: 0.5 s, jittered down to half
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (-1, "-1"),
+        (-0.5, "-0.5"),
+        pytest.param(10**400, "1" + "0" * 76 + "...", id="10**400"),
+        (True, "True"),
+        ("60", "'60'"),
+        (None, "None"),
+    ],
+)
+@pytest.mark.parametrize("client", [LogsClient, AsyncLogsClient])
+def test_a_bad_max_retry_after_is_refused(
+    client: type[LogsClient | AsyncLogsClient], value: object, shown: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        client(account_id="a", gateway_id="g", api_token="t", max_retry_after=value)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        f"max_retry_after= must be a finite number of seconds, 0 or more, got {shown}"
+    )
+
+
+def test_the_largest_finite_max_retry_after_is_accepted() -> None:
+    time = FakeTime()
+    answers = [httpx.Response(429, headers={"retry-after": "86400"}, json={}), ok_log()]
+    scripted(answers, [], time, max_retry_after=sys.float_info.max).get("L1")
+    assert time.slept == [86400.0]
