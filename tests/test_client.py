@@ -353,3 +353,54 @@ def test_the_largest_finite_max_retry_after_is_accepted() -> None:
     answers = [httpx.Response(429, headers={"retry-after": "86400"}, json={}), ok_log()]
     scripted(answers, [], time, max_retry_after=sys.float_info.max).get("L1")
     assert time.slept == [86400.0]
+
+
+# --- waits between attempts ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("jitter", "factor"), [(0.0, 0.5), (1.0, 1.0)])
+def test_backoff_doubles_from_half_a_second_up_to_eight_jittered_down_to_half(
+    monkeypatch: pytest.MonkeyPatch, jitter: float, factor: float
+) -> None:
+    monkeypatch.setattr("pytest_aigw.client.random.random", lambda: jitter)
+    time = FakeTime()
+    failing = httpx.Response(502, json={})
+    client = scripted([failing] * 6 + [ok_log()], [], time, max_retries=6)
+    assert client.get("L1").id == "L1"
+    assert time.slept == [factor * s for s in (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)]
+
+
+def test_a_transport_error_is_retried_then_raised_once_retries_run_out() -> None:
+    time, attempts = FakeTime(), list[httpx.Request]()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    client = LogsClient(
+        account_id=ACCOUNT,
+        gateway_id=GATEWAY,
+        api_token=TOKEN,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        sleep=time.sleep,
+        clock=time.clock,
+        max_retries=2,
+    )
+    with pytest.raises(httpx.ConnectError, match="refused"):
+        client.get("L1")
+    assert (len(attempts), len(time.slept), client.calls) == (3, 2, 3)
+
+
+def test_wait_for_polls_at_doubling_intervals_up_to_five_seconds() -> None:
+    time = FakeTime()
+    client = scripted([NOT_FOUND] * 9 + [ok_log()], [], time)
+    client.wait_for("L1", timeout=60)
+    assert time.slept == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0])
+
+
+def test_wait_for_never_sleeps_past_its_deadline() -> None:
+    time = FakeTime()
+    client = scripted([NOT_FOUND] * 9, [], time)
+    with pytest.raises(LogsApiTimeout, match="within 1 s"):
+        client.wait_for("L1", timeout=1)
+    assert time.slept == pytest.approx([0.1, 0.2, 0.4, 0.3])
