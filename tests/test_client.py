@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -252,9 +253,14 @@ def test_the_token_never_shows_in_reprs_or_errors() -> None:
 
 
 def async_scripted(
-    answers: list[httpx.Response], time: FakeTime, **options: object
+    answers: list[httpx.Response],
+    time: FakeTime,
+    seen: list[httpx.Request] | None = None,
+    **options: object,
 ) -> AsyncLogsClient:
     async def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
         return answers.pop(0)
 
     return AsyncLogsClient(
@@ -404,3 +410,227 @@ def test_wait_for_never_sleeps_past_its_deadline() -> None:
     with pytest.raises(LogsApiTimeout, match="within 1 s"):
         client.wait_for("L1", timeout=1)
     assert time.slept == pytest.approx([0.1, 0.2, 0.4, 0.3])
+
+
+# --- both clients, request by request ------------------------------------------------------
+
+
+class Both:
+    """One call on the sync or the async client, over the same scripted answers."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.seen: list[httpx.Request] = []
+        self.time = FakeTime()
+
+    def __call__(self, answers: list[httpx.Response], method: str, *args: Any, **kw: Any) -> Any:
+        if self.kind == "sync":
+            return getattr(scripted(answers, self.seen, self.time), method)(*args, **kw)
+
+        async def run() -> Any:
+            async with async_scripted(answers, self.time, self.seen) as logs:
+                if method == "iter":
+                    return [log async for log in logs.iter(*args, **kw)]
+                return await getattr(logs, method)(*args, **kw)
+
+        return asyncio.run(run())
+
+    def requests(self) -> list[tuple[str, str, dict[str, str]]]:
+        """(method, path after /logs, query) of each request sent."""
+        base = f"/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/{GATEWAY}/logs"
+        return [(r.method, r.url.path.removeprefix(base), dict(r.url.params)) for r in self.seen]
+
+
+@pytest.fixture(params=["sync", "async"])
+def both(request: pytest.FixtureRequest) -> Both:
+    return Both(request.param)
+
+
+def page_of(*logs: dict[str, object], **info: int) -> httpx.Response:
+    return httpx.Response(200, json={"result": list(logs), "result_info": info, "success": True})
+
+
+def ok() -> httpx.Response:
+    return httpx.Response(200, json={"result": None, "success": True})
+
+
+def not_found() -> httpx.Response:
+    return httpx.Response(404, json={"errors": [{"code": 7002, "message": "Not Found"}]})
+
+
+def test_list_sends_the_default_query_and_reads_the_page(both: Both) -> None:
+    page = both([page_of({"id": "L1"}, page=2, per_page=1, count=1, total_count=9)], "list")
+    assert both.requests() == [
+        ("GET", "", {"page": "1", "per_page": "50", "order_by": "created_at",
+                     "order_by_direction": "desc"}),
+    ]  # fmt: skip
+    assert (page.page, page.per_page, page.count, page.total_count) == (2, 1, 1, 9)
+    assert [log.id for log in page.logs] == ["L1"]
+
+
+def test_a_page_without_result_info_counts_its_logs(both: Both) -> None:
+    page = both([httpx.Response(200, json={"result": [{"id": "a"}, {"id": "b"}]})], "list")
+    assert (page.page, page.per_page, page.count, page.total_count) == (1, 2, 2, 2)
+
+
+def test_list_sends_every_option_given(both: Both) -> None:
+    both(
+        [page_of()],
+        "list",
+        filters=[log_filter("cached", "eq", True)],
+        page=3,
+        per_page=7,
+        order_by="cost",
+        order_by_direction="asc",
+        search="hi",
+    )
+    assert both.requests()[0][2] == {
+        "page": "3", "per_page": "7", "order_by": "cost", "order_by_direction": "asc",
+        "search": "hi", "filters": '[{"key":"cached","operator":"eq","value":[true]}]',
+    }  # fmt: skip
+
+
+def test_iter_reads_pages_until_an_empty_one_passing_the_options_on(both: Both) -> None:
+    answers = [page_of({"id": "a"}, {"id": "b"}), page_of({"id": "c"}), page_of()]
+    logs = both(answers, "iter", per_page=2, search="u1")
+    assert [log.id for log in logs] == ["a", "b", "c"]
+    assert [(query["page"], query["per_page"], query["search"]) for _, _, query in
+            both.requests()] == [("1", "2", "u1"), ("2", "2", "u1"), ("3", "2", "u1")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "body"),
+    [
+        ({"feedback": 1, "score": 90, "metadata": {"k": "v"}},
+         {"feedback": 1, "score": 90, "metadata": {"k": "v"}}),
+        ({"metadata": None}, {"metadata": None}),
+        ({"score": None}, {"score": None}),
+        ({}, {}),
+    ],
+)  # fmt: skip
+def test_patch_sends_only_the_fields_given(
+    both: Both, fields: dict[str, object], body: dict[str, object]
+) -> None:
+    assert both([ok()], "patch", "L1", **fields) is None
+    assert both.requests() == [("PATCH", "/L1", {})]
+    assert json.loads(both.seen[0].content) == body
+
+
+def test_delete_sends_filters_and_limit(both: Both) -> None:
+    both([ok()], "delete", filters=[log_filter("model", "eq", "m")], limit=5)
+    both([ok()], "delete")
+    assert both.requests() == [
+        ("DELETE", "", {"filters": '[{"key":"model","operator":"eq","value":["m"]}]',
+                        "limit": "5"}),
+        ("DELETE", "", {}),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("which", ["request", "response"])
+def test_stored_bodies_are_json_or_text(both: Both, which: str) -> None:
+    as_json = both([httpx.Response(200, json={"a": 1})], f"{which}_body", "L1")
+    as_text = both([httpx.Response(200, text="not json")], f"{which}_body", "L1")
+    assert (as_json, as_text) == ({"a": 1}, "not json")
+    assert both.requests() == [("GET", f"/L1/{which}", {})] * 2
+
+
+def test_wait_for_polls_until_where_holds(both: Both) -> None:
+    answers = [not_found(), ok_log(feedback=None), ok_log(feedback=1)]
+    log = both(answers, "wait_for", "L1", where=lambda log: log.feedback == 1, timeout=10)
+    assert (log.feedback, len(both.seen)) == (1, 3)
+    assert both.time.slept == pytest.approx([0.1, 0.2])
+
+
+def test_wait_for_times_out_naming_what_it_last_saw(both: Both) -> None:
+    answers = [ok_log(feedback=None, score=None) for _ in range(9)]
+    with pytest.raises(LogsApiTimeout) as raised:
+        both(answers, "wait_for", "L1", where=lambda log: log.feedback == 1, timeout=0.5)
+    assert str(raised.value) == (
+        "log L1 did not show as expected within 0.5 s; the Logs API last returned the log,"
+        " not yet as expected: feedback=None, score=None"
+    )
+
+
+def test_wait_for_raises_an_error_other_than_404_at_once(both: Both) -> None:
+    refused = httpx.Response(403, json={"errors": [{"code": 10000, "message": "no"}]})
+    with pytest.raises(LogsApiError, match=re.escape("403 (code 10000) no")):
+        both([refused], "wait_for", "L1", timeout=10)
+    assert len(both.seen) == 1
+
+
+def test_verify_feedback_lists_by_id_until_every_log_shows(both: Both) -> None:
+    answers = [
+        page_of({"id": "A", "feedback": 1, "score": None}, {"id": "B", "feedback": None}),
+        page_of({"id": "B", "feedback": -1, "score": 5}),
+    ]
+    found = both(answers, "verify_feedback", {"A": (1, None), "B": (-1, 5)}, timeout=10)
+    assert sorted(found) == ["A", "B"]
+    assert [query["filters"] for _, _, query in both.requests()] == [
+        '[{"key":"id","operator":"eq","value":["A","B"]}]',
+        '[{"key":"id","operator":"eq","value":["B"]}]',
+    ]
+    assert {query["per_page"] for _, _, query in both.requests()} == {"50"}
+    assert both.time.slept == [0.1]
+
+
+def test_verify_feedback_times_out_listing_what_is_missing_and_keeps_what_was_found(
+    both: Both,
+) -> None:
+    answers = [page_of({"id": "A", "feedback": 1, "score": 2}, {"id": "B", "feedback": 0})]
+    answers += [page_of({"id": "B", "feedback": 0, "score": None}) for _ in range(9)]
+    expected = {"A": (1, 2), "B": (1, None), "C": (-1, 3)}
+    with pytest.raises(LogsApiTimeout) as raised:
+        both(answers, "verify_feedback", expected, timeout=0.25)
+    assert str(raised.value) == (
+        "2 log(s) did not show their feedback within 0.25 s:\n"
+        "  B: expected feedback=1, score=None; saw feedback=0, score=None\n"
+        "  C: expected feedback=-1, score=3; saw not listed"
+    )
+    assert list(raised.value.found) == ["A"]
+    assert both.time.slept == pytest.approx([0.1, 0.15])
+
+
+def test_a_timeout_from_wait_for_has_found_empty() -> None:
+    assert LogsApiTimeout("m").found == {}
+
+
+def test_roundtrip_patches_feedback_1_by_default_then_polls_get_until_it_shows(
+    both: Both,
+) -> None:
+    answers = [
+        ok_log(feedback=None, score=None),  # visible: it can be patched
+        ok(),
+        ok_log(feedback=None, score=None),  # GET carries the fields, not yet updated
+        ok_log(feedback=None, score=None),
+        ok_log(feedback=1, score=None),
+    ]
+    log = both(answers, "assert_feedback_roundtrip", "L1", timeout=10)
+    assert (log.feedback, log.score) == (1, None)
+    assert [(method, path) for method, path, _ in both.requests()] == [
+        ("GET", "/L1"), ("PATCH", "/L1"), ("GET", "/L1"), ("GET", "/L1"), ("GET", "/L1"),
+    ]  # fmt: skip
+    assert json.loads(both.seen[1].content) == {"feedback": 1, "score": None}
+
+
+@pytest.mark.parametrize("field", ["feedback", "score"])
+def test_roundtrip_polls_get_when_get_carries_either_field(both: Both, field: str) -> None:
+    answers = [ok_log(), ok(), ok_log(**{field: None}), ok_log(feedback=-1, score=7)]
+    log = both(answers, "assert_feedback_roundtrip", "L1", feedback=-1, score=7, timeout=10)
+    assert (log.feedback, log.score) == (-1, 7)
+    assert [method for method, _, _ in both.requests()] == ["GET", "PATCH", "GET", "GET"]
+
+
+def test_roundtrip_reads_a_filtered_list_when_get_lacks_the_fields(both: Both) -> None:
+    answers = [ok_log(), ok(), ok_log(), page_of({"id": "L1", "feedback": 1, "score": 50})]
+    log = both(answers, "assert_feedback_roundtrip", "L1", score=50, timeout=10)
+    assert (log.feedback, log.score) == (1, 50)
+    assert [(method, path) for method, path, _ in both.requests()] == [
+        ("GET", "/L1"), ("PATCH", "/L1"), ("GET", "/L1"), ("GET", ""),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("step", [0, 2])
+def test_roundtrip_waits_within_its_timeout_at_each_step(both: Both, step: int) -> None:
+    answers = [ok_log(), ok()][:step] + [not_found() for _ in range(20)]
+    with pytest.raises(LogsApiTimeout, match="within 2 s"):
+        both(answers, "assert_feedback_roundtrip", "L1", timeout=2)
