@@ -255,6 +255,7 @@ def test_the_token_never_shows_in_reprs_or_errors() -> None:
 def async_scripted(
     answers: list[httpx.Response],
     time: FakeTime,
+    *,
     seen: list[httpx.Request] | None = None,
     **options: object,
 ) -> AsyncLogsClient:
@@ -428,7 +429,7 @@ class Both:
             return getattr(scripted(answers, self.seen, self.time), method)(*args, **kw)
 
         async def run() -> Any:
-            async with async_scripted(answers, self.time, self.seen) as logs:
+            async with async_scripted(answers, self.time, seen=self.seen) as logs:
                 if method == "iter":
                     return [log async for log in logs.iter(*args, **kw)]
                 return await getattr(logs, method)(*args, **kw)
@@ -614,7 +615,7 @@ def test_roundtrip_patches_feedback_1_by_default_then_polls_get_until_it_shows(
 
 @pytest.mark.parametrize("field", ["feedback", "score"])
 def test_roundtrip_polls_get_when_get_carries_either_field(both: Both, field: str) -> None:
-    answers = [ok_log(), ok(), ok_log(**{field: None}), ok_log(feedback=-1, score=7)]
+    answers = [ok_log(), ok(), ok_log("L1", **{field: None}), ok_log(feedback=-1, score=7)]
     log = both(answers, "assert_feedback_roundtrip", "L1", feedback=-1, score=7, timeout=10)
     assert (log.feedback, log.score) == (-1, 7)
     assert [method for method, _, _ in both.requests()] == ["GET", "PATCH", "GET", "GET"]
