@@ -306,7 +306,7 @@ def test_a_retry_after_of_a_day_from_the_fake_waits_only_the_cap(gw: MockGateway
     ],
 )
 def test_the_wait_a_429_asks_for_is_capped_by_max_retry_after(
-    headers: dict[str, str], options: dict[str, float], slept: float
+    headers: dict[str, str], options: dict[str, Any], slept: float
 ) -> None:
     def answers() -> list[httpx.Response]:
         return [httpx.Response(429, headers=headers, json={}), ok_log()]
