@@ -423,16 +423,27 @@ class Both:
         self.kind = kind
         self.seen: list[httpx.Request] = []
         self.time = FakeTime()
+        self.options: dict[str, Any] = {}  # constructor keywords
+        self.calls = 0  # the client's count of requests sent
 
     def __call__(self, answers: list[httpx.Response], method: str, *args: Any, **kw: Any) -> Any:
         if self.kind == "sync":
-            return getattr(scripted(answers, self.seen, self.time), method)(*args, **kw)
+            client = scripted(answers, self.seen, self.time, **self.options)
+            try:
+                if method == "iter":
+                    return list(client.iter(*args, **kw))
+                return getattr(client, method)(*args, **kw)
+            finally:
+                self.calls = client.calls
 
         async def run() -> Any:
-            async with async_scripted(answers, self.time, seen=self.seen) as logs:
-                if method == "iter":
-                    return [log async for log in logs.iter(*args, **kw)]
-                return await getattr(logs, method)(*args, **kw)
+            async with async_scripted(answers, self.time, seen=self.seen, **self.options) as logs:
+                try:
+                    if method == "iter":
+                        return [log async for log in logs.iter(*args, **kw)]
+                    return await getattr(logs, method)(*args, **kw)
+                finally:
+                    self.calls = logs.calls
 
         return asyncio.run(run())
 
@@ -635,3 +646,113 @@ def test_roundtrip_waits_within_its_timeout_at_each_step(both: Both, step: int) 
     answers = [ok_log(), ok()][:step] + [not_found() for _ in range(20)]
     with pytest.raises(LogsApiTimeout, match="within 2 s"):
         both(answers, "assert_feedback_roundtrip", "L1", timeout=2)
+
+
+HINT = ". Check that log L1 belongs to account acct, gateway gw, and that it is visible yet"
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "message"),
+    [
+        ("get", ("L1",), "GET /logs/L1 failed: 404 (code 7002) Not Found" + HINT),
+        ("list", (), "GET /logs failed: 404 (code 7002) Not Found"),
+        ("patch", ("L1",), "PATCH /logs/L1 failed: 404 (code 7002) Not Found" + HINT),
+        ("delete", (), "DELETE /logs failed: 404 (code 7002) Not Found"),
+        ("request_body", ("L1",), "GET /logs/L1/request failed: 404 (code 7002) Not Found" + HINT),
+        (
+            "response_body",
+            ("L1",),
+            "GET /logs/L1/response failed: 404 (code 7002) Not Found" + HINT,
+        ),
+    ],
+)
+def test_each_call_names_itself_and_the_log_in_its_error(
+    both: Both, method: str, args: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(LogsApiError) as raised:
+        both([not_found()], method, *args)
+    assert str(raised.value) == "Logs API " + message
+
+
+def test_429_and_5xx_are_retried_four_times_by_default_each_counted(both: Both) -> None:
+    answers = [httpx.Response(status, json={}) for status in (429, 500, 502, 503, 504)]
+    with pytest.raises(LogsApiError, match="504"):
+        both(answers, "list")
+    assert (len(both.seen), both.calls, len(both.time.slept)) == (5, 5, 4)
+
+
+def test_a_transport_error_is_retried_on_both_clients(both: Both) -> None:
+    failing = [httpx.ConnectError("refused")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        both.seen.append(request)
+        if failing:
+            raise failing.pop()
+        return ok_log()
+
+    if both.kind == "sync":
+        client = LogsClient(account_id=ACCOUNT, gateway_id=GATEWAY, api_token=TOKEN,
+                            http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+                            sleep=both.time.sleep, clock=both.time.clock)  # fmt: skip
+        assert client.get("L1").id == "L1"
+    else:
+
+        async def ahandler(request: httpx.Request) -> httpx.Response:
+            return handler(request)
+
+        async def run() -> str:
+            async with AsyncLogsClient(
+                account_id=ACCOUNT, gateway_id=GATEWAY, api_token=TOKEN,
+                http_client=httpx.AsyncClient(transport=httpx.MockTransport(ahandler)),
+                sleep=both.time.asleep, clock=both.time.clock,
+            ) as logs:  # fmt: skip
+                return (await logs.get("L1")).id
+
+        assert asyncio.run(run()) == "L1"
+    assert len(both.seen) == 2
+    assert 0.25 <= both.time.slept[0] <= 0.5
+
+
+def test_the_default_rate_limit_is_1200_calls_per_5_minutes(both: Both) -> None:
+    answers = [page_of() for _ in range(1201)]
+    if both.kind == "sync":
+        client = scripted(answers, both.seen, both.time)
+        for _ in range(1201):
+            client.list()
+    else:
+
+        async def run() -> None:
+            async with async_scripted(answers, both.time, seen=both.seen) as logs:
+                for _ in range(1201):
+                    await logs.list()
+
+        asyncio.run(run())
+    assert both.time.slept == [300.0]
+
+
+def test_without_a_rate_limit_nothing_waits(both: Both) -> None:
+    both.options = {"rate_limit": None}
+    both([page_of(), page_of({"id": "a"}), page_of()], "iter")
+    assert both.time.slept == []
+
+
+def test_a_rate_limit_given_is_kept(both: Both) -> None:
+    both.options = {"rate_limit": RateLimit(1, 7.0)}
+    both([page_of({"id": "a"}), page_of()], "iter")
+    assert both.time.slept == [7.0]
+
+
+@pytest.mark.parametrize("client", [LogsClient, AsyncLogsClient])
+def test_the_default_http_client_times_out_after_30_seconds(
+    client: type[LogsClient | AsyncLogsClient],
+) -> None:
+    logs = client(account_id="a", gateway_id="g", api_token="t")
+    assert logs._http.timeout == httpx.Timeout(30.0)
+
+
+@pytest.mark.parametrize("client", [LogsClient, AsyncLogsClient])
+def test_email_and_key_authenticate_both_clients(
+    client: type[LogsClient | AsyncLogsClient],
+) -> None:
+    logs = client(account_id="a", gateway_id="g", api_email="me@x", api_key="k")
+    assert logs._wire.auth == {"x-auth-email": "me@x", "x-auth-key": "k"}
