@@ -756,3 +756,33 @@ def test_email_and_key_authenticate_both_clients(
 ) -> None:
     logs = client(account_id="a", gateway_id="g", api_email="me@x", api_key="k")
     assert logs._wire.auth == {"x-auth-email": "me@x", "x-auth-key": "k"}
+
+
+def test_an_error_without_an_envelope_shows_the_status_and_reason(both: Both) -> None:
+    with pytest.raises(LogsApiError) as raised:
+        both([httpx.Response(400, text="<html>")], "list")
+    assert str(raised.value) == "Logs API GET /logs failed: 400 Bad Request"
+    assert (raised.value.code, raised.value.api_message) == (None, "Bad Request")
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [("wait_for", ("L1",)), ("verify_feedback", ({"L1": (1, None)},)),
+     ("assert_feedback_roundtrip", ("L1",))],
+)  # fmt: skip
+def test_polling_gives_up_after_60_seconds_by_default(
+    both: Both, method: str, args: tuple[object, ...]
+) -> None:
+    answers = [not_found() if method != "verify_feedback" else page_of() for _ in range(30)]
+    with pytest.raises(LogsApiTimeout, match="within 60 s"):
+        both(answers, method, *args)
+    assert sum(both.time.slept) == pytest.approx(60.0)
+
+
+@pytest.mark.parametrize("get_has_fields", [True, False])
+def test_roundtrip_reads_back_within_its_timeout(both: Both, get_has_fields: bool) -> None:
+    fields = {"feedback": None} if get_has_fields else {}
+    answers = [ok_log(), ok(), ok_log("L1", **fields)]
+    answers += [ok_log("L1", **fields) if get_has_fields else page_of() for _ in range(20)]
+    with pytest.raises(LogsApiTimeout, match="within 2 s"):
+        both(answers, "assert_feedback_roundtrip", "L1", timeout=2)
