@@ -15,6 +15,7 @@ import pytest
 from pytest_aigw import ConfigError, LogSettings, MockGateway
 from pytest_aigw.client import (
     AsyncLogsClient,
+    Log,
     LogsApiError,
     LogsApiTimeout,
     LogsClient,
@@ -786,3 +787,81 @@ def test_roundtrip_reads_back_within_its_timeout(both: Both, get_has_fields: boo
     answers += [ok_log("L1", **fields) if get_has_fields else page_of() for _ in range(20)]
     with pytest.raises(LogsApiTimeout, match="within 2 s"):
         both(answers, "assert_feedback_roundtrip", "L1", timeout=2)
+
+
+# --- the parts the clients share ------------------------------------------------------------
+
+
+def test_a_log_reads_every_field_the_api_returns() -> None:
+    raw = {
+        "id": 7, "created_at": "2026-11-01T00:00:00Z", "provider": "openai", "model": "m",
+        "path": "chat/completions", "success": True, "status_code": 200, "cached": True,
+        "tokens_in": 3, "tokens_out": 4, "cost": 0.5, "metadata": {"u": 1}, "feedback": -1,
+        "score": 9,
+    }  # fmt: skip
+    log = Log.from_api(raw)
+    assert (log.id, log.created_at, log.provider, log.model, log.path) == (
+        "7", "2026-11-01T00:00:00Z", "openai", "m", "chat/completions",
+    )  # fmt: skip
+    assert (log.success, log.status_code, log.cached, log.tokens_in, log.tokens_out) == (
+        True, 200, True, 3, 4,
+    )  # fmt: skip
+    assert (log.cost, log.metadata, log.feedback, log.score, log.raw) == (
+        0.5, {"u": 1}, -1, 9, raw,
+    )  # fmt: skip
+
+
+def test_a_log_with_only_an_id_has_empty_defaults() -> None:
+    log = Log.from_api({"id": "L"})
+    assert (log.created_at, log.provider, log.model, log.path, log.success, log.cached) == (
+        "", "", "", "", False, False,
+    )  # fmt: skip
+    assert (log.status_code, log.tokens_in, log.tokens_out, log.cost, log.metadata) == (
+        None, None, None, None, None,
+    )  # fmt: skip
+    assert (log.feedback, log.score, log.raw) == (None, None, {"id": "L"})
+
+
+@pytest.mark.parametrize(
+    ("metadata", "read"),
+    [('{"u": "a"}', {"u": "a"}), ("{not json", None), ("[1]", None), (["x"], None)],
+)
+def test_metadata_as_a_json_string_is_read_as_an_object(metadata: object, read: object) -> None:
+    assert Log.from_api({"id": "L", "metadata": metadata}).metadata == read
+
+
+def test_the_rate_limit_window_slides_with_the_clock() -> None:
+    time = FakeTime()
+    client = scripted([ok_log() for _ in range(6)], [], time, rate_limit=RateLimit(2, 10.0))
+    for _ in range(6):
+        client.get("L1")
+    # calls 1-2 at 0 s; 3 waits to 10 s; 4 starts at 10 s as call 1 leaves the window;
+    # 5 waits to 20 s, 6 starts at 20 s beside it.
+    assert time.slept == [10.0, 10.0]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"feedback": 2}, "feedback must be a number from -1 to 1, or None; got 2"),
+        ({"feedback": -1.5}, "feedback must be a number from -1 to 1, or None; got -1.5"),
+        ({"feedback": True}, "feedback must be a number from -1 to 1, or None; got True"),
+        ({"feedback": "1"}, "feedback must be a number from -1 to 1, or None; got '1'"),
+        ({"score": -1}, "score must be a number from 0 to 100, or None; got -1"),
+        ({"score": 100.5}, "score must be a number from 0 to 100, or None; got 100.5"),
+    ],
+)
+def test_patch_refuses_feedback_and_score_out_of_range(
+    both: Both, fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        both([], "patch", "L1", **fields)
+    assert both.seen == []
+
+
+def test_patch_accepts_the_ends_of_each_range(both: Both) -> None:
+    both([ok(), ok()], "patch", "L1", feedback=-1, score=0)
+    both([ok()], "patch", "L1", feedback=1, score=100)
+    assert [json.loads(request.content) for request in both.seen] == [
+        {"feedback": -1, "score": 0}, {"feedback": 1, "score": 100},
+    ]  # fmt: skip
