@@ -378,27 +378,6 @@ def test_backoff_doubles_from_half_a_second_up_to_eight_jittered_down_to_half(
     assert time.slept == [factor * s for s in (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)]
 
 
-def test_a_transport_error_is_retried_then_raised_once_retries_run_out() -> None:
-    time, attempts = FakeTime(), list[httpx.Request]()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        attempts.append(request)
-        raise httpx.ConnectError("refused", request=request)
-
-    client = LogsClient(
-        account_id=ACCOUNT,
-        gateway_id=GATEWAY,
-        api_token=TOKEN,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-        sleep=time.sleep,
-        clock=time.clock,
-        max_retries=2,
-    )
-    with pytest.raises(httpx.ConnectError, match="refused"):
-        client.get("L1")
-    assert (len(attempts), len(time.slept), client.calls) == (3, 2, 3)
-
-
 def test_wait_for_polls_at_doubling_intervals_up_to_five_seconds() -> None:
     time = FakeTime()
     client = scripted([NOT_FOUND] * 9 + [ok_log()], [], time)
@@ -472,12 +451,12 @@ def not_found() -> httpx.Response:
 
 
 def test_list_sends_the_default_query_and_reads_the_page(both: Both) -> None:
-    page = both([page_of({"id": "L1"}, page=2, per_page=1, count=1, total_count=9)], "list")
+    page = both([page_of({"id": "L1"}, page=2, per_page=3, count=4, total_count=9)], "list")
     assert both.requests() == [
         ("GET", "", {"page": "1", "per_page": "50", "order_by": "created_at",
                      "order_by_direction": "desc"}),
     ]  # fmt: skip
-    assert (page.page, page.per_page, page.count, page.total_count) == (2, 1, 1, 9)
+    assert (page.page, page.per_page, page.count, page.total_count) == (2, 3, 4, 9)
     assert [log.id for log in page.logs] == ["L1"]
 
 
@@ -865,3 +844,72 @@ def test_patch_accepts_the_ends_of_each_range(both: Both) -> None:
     assert [json.loads(request.content) for request in both.seen] == [
         {"feedback": -1, "score": 0}, {"feedback": 1, "score": 100},
     ]  # fmt: skip
+
+
+def test_a_transport_error_is_raised_once_retries_run_out(both: Both) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        both.seen.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    async def arefuse(request: httpx.Request) -> httpx.Response:
+        return refuse(request)
+
+    async def run() -> None:
+        async with AsyncLogsClient(
+            account_id=ACCOUNT, gateway_id=GATEWAY, api_token=TOKEN, max_retries=2,
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(arefuse)),
+            sleep=both.time.asleep, clock=both.time.clock,
+        ) as logs:  # fmt: skip
+            await logs.get("L1")
+
+    def call() -> None:
+        if both.kind == "async":
+            asyncio.run(run())
+            return
+        LogsClient(account_id=ACCOUNT, gateway_id=GATEWAY, api_token=TOKEN, max_retries=2,
+                   http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+                   sleep=both.time.sleep, clock=both.time.clock).get("L1")  # fmt: skip
+
+    with pytest.raises(httpx.ConnectError, match="refused"):
+        call()
+    assert (len(both.seen), len(both.time.slept)) == (3, 2)
+
+
+def test_an_error_without_a_message_shows_the_reason_phrase(both: Both) -> None:
+    with pytest.raises(LogsApiError) as raised:
+        both([httpx.Response(400, json={"errors": [{"code": 5}]})], "list")
+    assert str(raised.value) == "Logs API GET /logs failed: 400 (code 5) Bad Request"
+
+
+def test_a_logs_api_error_built_by_hand_has_no_hint() -> None:
+    error = LogsApiError("GET /logs", 500, None, "boom")
+    assert (str(error), error.status_code, error.code) == (
+        "Logs API GET /logs failed: 500 boom", 500, None,
+    )  # fmt: skip
+
+
+def test_credentials_and_ids_are_required_with_exact_messages() -> None:
+    with pytest.raises(ConfigError) as no_id:
+        LogsClient(account_id="a", gateway_id="", api_token="t")
+    with pytest.raises(ConfigError) as email_only:
+        AsyncLogsClient(account_id="a", gateway_id="g", api_email="me@x")
+    with pytest.raises(ConfigError) as key_only:
+        LogsClient(account_id="a", gateway_id="g", api_key="k")
+    assert str(no_id.value) == "LogsClient needs a non-empty account_id and gateway_id"
+    assert (
+        str(email_only.value)
+        == str(key_only.value)
+        == (
+            "LogsClient needs api_token=..., or api_email=... and api_key=...;"
+            " in live mode set CLOUDFLARE_API_TOKEN"
+        )
+    )
+
+
+def test_a_base_url_ending_in_a_slash_gives_the_same_urls(both: Both) -> None:
+    both.options = {"base_url": "https://api.example/client/v4/"}
+    both([ok_log()], "get", "L1")
+    assert str(both.seen[0].url) == (
+        f"https://api.example/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/{GATEWAY}/logs/L1"
+    )
+    assert both.seen[0].headers["authorization"] == f"Bearer {TOKEN}"
