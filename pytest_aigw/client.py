@@ -5,16 +5,19 @@
     logs.wait_for(log_id, where=lambda log: log.feedback == 1, timeout=60)
 
 It sends `filters` as URL-encoded JSON (the form the API reads), retries 429 and 5xx
-with backoff honouring `Retry-After`, keeps under Cloudflare's documented API limit
-(1200 requests per 5 minutes) by default, and raises `LogsApiError` naming the call,
-the status, the API's code and message. Tokens never appear in messages or reprs.
-`AsyncLogsClient` has the same methods, awaited.
+with backoff honouring `Retry-After` (up to `max_retry_after` seconds), keeps under
+Cloudflare's documented API limit (1200 requests per 5 minutes) by default, and raises
+`LogsApiError` naming the call, the status, the API's code and message. Tokens never
+appear in messages or reprs. `AsyncLogsClient` has the same methods, awaited; it is the
+one source of both: scripts/unasync.py writes `LogsClient` from it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
+import sys
 import threading
 import time
 from collections import deque
@@ -26,6 +29,7 @@ import anyio
 import httpx
 
 from ._errors import AigwError, ConfigError
+from .fake.arguments import fail
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -43,6 +47,7 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BATCH = 50  # ids per filtered list call, the API's largest page
+DEFAULT_MAX_RETRY_AFTER = 60.0  # seconds: the longest wait a Retry-After header gets
 
 
 class Filter(TypedDict):
@@ -175,15 +180,28 @@ class _RateLimiter:
             return start - now
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response, cap: float) -> float | None:
+    """The wait the answer asks for, at most *cap* seconds; None when it asks none."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = response.headers.get(name)
         if value is not None:
             try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
+                seconds = float(value) * scale
+            except ValueError:  # e.g. an HTTP date: back off instead
                 return None
+            return None if math.isnan(seconds) else min(cap, max(0.0, seconds))
     return None
+
+
+def _retry_cap(value: object) -> float:
+    """*max_retry_after*, checked: a finite number of seconds, 0 or more."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= sys.float_info.max
+    ):
+        fail("max_retry_after", value, "a finite number of seconds, 0 or more")
+    return float(value)
 
 
 def _backoff(attempt: int) -> float:
@@ -197,8 +215,9 @@ def _poll_delay(attempt: int) -> float:
 class _Retrying:
     """When to retry a call: 429, 5xx and transport errors, with backoff or Retry-After."""
 
-    def __init__(self, max_retries: int) -> None:
+    def __init__(self, max_retries: int, max_retry_after: float) -> None:
         self._left = max_retries
+        self._cap = max_retry_after
         self._attempt = 0
 
     def delay(self, response: httpx.Response | None, error: Exception | None) -> float | None:
@@ -211,7 +230,7 @@ class _Retrying:
             return None
         self._left -= 1
         self._attempt += 1
-        waited = _retry_after(response) if response is not None else None
+        waited = _retry_after(response, self._cap) if response is not None else None
         return waited if waited is not None else _backoff(self._attempt - 1)
 
 
@@ -416,166 +435,6 @@ def _shows(log: Log, feedback: float | None, score: float | None) -> bool:
 _UNSET: Any = object()
 
 
-class LogsClient:
-    """The Logs REST API, synchronously. Use as a context manager, or call `close()`."""
-
-    def __init__(
-        self,
-        *,
-        account_id: str,
-        gateway_id: str,
-        api_token: str | None = None,
-        api_email: str | None = None,
-        api_key: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-        http_client: httpx.Client | None = None,
-        max_retries: int = 4,
-        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._wire = _Wire(account_id, gateway_id, api_token, api_email, api_key, base_url)
-        self._http = http_client or httpx.Client(timeout=30.0)
-        self._max_retries = max_retries
-        self._limiter = _RateLimiter(rate_limit, clock) if rate_limit else None
-        self._sleep = sleep
-        self._clock = clock
-        self.calls = 0  # requests sent, retries included
-
-    def _send(
-        self, request: httpx.Request, action: str, log_id: str | None = None
-    ) -> httpx.Response:
-        retrying = _Retrying(self._max_retries)
-        while True:
-            if self._limiter is not None and (wait := self._limiter.reserve()):
-                self._sleep(wait)
-            self.calls += 1
-            response, error = None, None
-            try:
-                response = self._http.send(request)
-            except httpx.TransportError as failure:
-                error = failure
-            delay = retrying.delay(response, error)
-            if delay is None and response is not None:
-                response.read()
-                self._wire.check(response, action, log_id)
-                return response
-            self._sleep(delay or 0.0)
-
-    def get(self, log_id: str) -> Log:
-        response = self._send(
-            self._wire.request("GET", f"/{log_id}"), f"GET /logs/{log_id}", log_id
-        )
-        return Log.from_api(response.json()["result"])
-
-    def list(
-        self,
-        *,
-        filters: Sequence[Filter] | None = None,
-        page: int = 1,
-        per_page: int = 50,
-        order_by: str = "created_at",
-        order_by_direction: str = "desc",
-        search: str | None = None,
-    ) -> LogPage:
-        params = _list_params(filters, page, per_page, order_by, order_by_direction, search)
-        return _page(self._send(self._wire.request("GET", params=params), "GET /logs").json())
-
-    def iter(self, **options: Any) -> Iterator[Log]:
-        """Every matching log, page after page until an empty page (as the SDKs do)."""
-        page = 1
-        while logs := self.list(page=page, **options).logs:
-            yield from logs
-            page += 1
-
-    def patch(
-        self, log_id: str, *, feedback: Any = _UNSET, score: Any = _UNSET, metadata: Any = _UNSET
-    ) -> None:
-        request = self._wire.request(
-            "PATCH", f"/{log_id}", body=_patch_body(feedback, score, metadata)
-        )
-        self._send(request, f"PATCH /logs/{log_id}", log_id)
-
-    def delete(self, *, filters: Sequence[Filter] | None = None, limit: int | None = None) -> None:
-        params = {"filters": list(filters) if filters else None, "limit": limit}
-        self._send(self._wire.request("DELETE", params=params), "DELETE /logs")
-
-    def request_body(self, log_id: str) -> object:
-        suffix = f"/{log_id}/request"
-        return _raw_body(
-            self._send(self._wire.request("GET", suffix), f"GET /logs{suffix}", log_id)
-        )
-
-    def response_body(self, log_id: str) -> object:
-        suffix = f"/{log_id}/response"
-        return _raw_body(
-            self._send(self._wire.request("GET", suffix), f"GET /logs{suffix}", log_id)
-        )
-
-    def wait_for(
-        self, log_id: str, *, where: Callable[[Log], bool] | None = None, timeout: float = 60.0
-    ) -> Log:
-        """Poll with backoff until the log is visible (and *where* holds); no fixed sleeps."""
-        waiting = _Waiting(log_id, where, timeout, self._clock)
-        while True:
-            log, error = None, None
-            try:
-                log = self.get(log_id)
-            except LogsApiError as failure:
-                error = failure
-            if waiting.done(log, error) and log is not None:
-                return log
-            self._sleep(waiting.delay())
-
-    def verify_feedback(
-        self, expected: Mapping[str, tuple[float | None, float | None]], *, timeout: float = 60.0
-    ) -> dict[str, Log]:
-        """Check many logs carry (feedback, score), with one list call per 50 ids a round."""
-        verifying = _Verifying(expected, timeout, self._clock)
-        while True:
-            for batch in verifying.batches():
-                verifying.saw(
-                    self.list(filters=[log_filter("id", "eq", *batch)], per_page=MAX_BATCH)
-                )
-            if verifying.done():
-                return verifying.found
-            self._sleep(verifying.delay())
-
-    def assert_feedback_roundtrip(
-        self,
-        log_id: str,
-        *,
-        feedback: float | None = 1,
-        score: float | None = None,
-        timeout: float = 60.0,
-    ) -> Log:
-        """Wait for the log, PATCH feedback (and score), then read them back until they show.
-
-        Reads through GET where the log carries the fields, through a filtered list
-        otherwise (the API's detail schema lists neither field).
-        """
-        self.wait_for(log_id, timeout=timeout)  # a log not listed yet cannot be patched
-        self.patch(log_id, feedback=feedback, score=score)
-        log = self.wait_for(log_id, timeout=timeout)
-        if _shows(log, feedback, score) or "feedback" in log.raw or "score" in log.raw:
-            return self.wait_for(
-                log_id, where=lambda seen: _shows(seen, feedback, score), timeout=timeout
-            )
-        return self.verify_feedback({log_id: (feedback, score)}, timeout=timeout)[log_id]
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> LogsClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<LogsClient {self._wire.base}>"
-
-
 def _summary(log: Log) -> str:
     return f"feedback={log.feedback!r}, score={log.score!r}"
 
@@ -595,7 +454,12 @@ def _missing(
 
 
 class AsyncLogsClient:
-    """The Logs REST API, asynchronously: the same methods as `LogsClient`, awaited."""
+    """The Logs REST API, asynchronously. Use it as an async context manager, or call `aclose()`.
+
+    A 429 or 5xx is retried up to *max_retries* times, after the wait its `retry-after-ms`
+    or `Retry-After` header asks for, at most *max_retry_after* seconds (60 by default, so
+    one answer asking for a day cannot stall a run), or with backoff when it asks none.
+    """
 
     def __init__(
         self,
@@ -608,22 +472,24 @@ class AsyncLogsClient:
         base_url: str = DEFAULT_BASE_URL,
         http_client: httpx.AsyncClient | None = None,
         max_retries: int = 4,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._wire = _Wire(account_id, gateway_id, api_token, api_email, api_key, base_url)
+        self._max_retry_after = _retry_cap(max_retry_after)
         self._http = http_client or httpx.AsyncClient(timeout=30.0)
         self._max_retries = max_retries
         self._limiter = _RateLimiter(rate_limit, clock) if rate_limit else None
         self._sleep = sleep
         self._clock = clock
-        self.calls = 0
+        self.calls = 0  # requests sent, retries included
 
     async def _send(
         self, request: httpx.Request, action: str, log_id: str | None = None
     ) -> httpx.Response:
-        retrying = _Retrying(self._max_retries)
+        retrying = _Retrying(self._max_retries, self._max_retry_after)
         while True:
             if self._limiter is not None and (wait := self._limiter.reserve()):
                 await self._sleep(wait)
@@ -660,6 +526,7 @@ class AsyncLogsClient:
         return _page(response.json())
 
     async def iter(self, **options: Any) -> AsyncIterator[Log]:
+        """Every matching log, page after page until an empty page (as the SDKs do)."""
         page = 1
         while logs := (await self.list(page=page, **options)).logs:
             for log in logs:
@@ -670,9 +537,8 @@ class AsyncLogsClient:
         self, log_id: str, *, feedback: Any = _UNSET, score: Any = _UNSET, metadata: Any = _UNSET
     ) -> None:
         body = _patch_body(feedback, score, metadata)
-        await self._send(
-            self._wire.request("PATCH", f"/{log_id}", body=body), f"PATCH /logs/{log_id}", log_id
-        )
+        request = self._wire.request("PATCH", f"/{log_id}", body=body)
+        await self._send(request, f"PATCH /logs/{log_id}", log_id)
 
     async def delete(
         self, *, filters: Sequence[Filter] | None = None, limit: int | None = None
@@ -693,6 +559,7 @@ class AsyncLogsClient:
     async def wait_for(
         self, log_id: str, *, where: Callable[[Log], bool] | None = None, timeout: float = 60.0
     ) -> Log:
+        """Poll with backoff until the log is visible (and *where* holds); no fixed sleeps."""
         waiting = _Waiting(log_id, where, timeout, self._clock)
         while True:
             log, error = None, None
@@ -707,6 +574,7 @@ class AsyncLogsClient:
     async def verify_feedback(
         self, expected: Mapping[str, tuple[float | None, float | None]], *, timeout: float = 60.0
     ) -> dict[str, Log]:
+        """Check many logs carry (feedback, score), with one list call per 50 ids a round."""
         verifying = _Verifying(expected, timeout, self._clock)
         while True:
             for batch in verifying.batches():
@@ -724,6 +592,11 @@ class AsyncLogsClient:
         score: float | None = None,
         timeout: float = 60.0,
     ) -> Log:
+        """Wait for the log, PATCH feedback (and score), then read them back until they show.
+
+        Reads through GET where the log carries the fields, through a filtered list
+        otherwise (the API's detail schema lists neither field).
+        """
         await self.wait_for(log_id, timeout=timeout)  # a log not listed yet cannot be patched
         await self.patch(log_id, feedback=feedback, score=score)
         log = await self.wait_for(log_id, timeout=timeout)
@@ -731,7 +604,8 @@ class AsyncLogsClient:
             return await self.wait_for(
                 log_id, where=lambda seen: _shows(seen, feedback, score), timeout=timeout
             )
-        return (await self.verify_feedback({log_id: (feedback, score)}, timeout=timeout))[log_id]
+        found = await self.verify_feedback({log_id: (feedback, score)}, timeout=timeout)
+        return found[log_id]
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -744,3 +618,171 @@ class AsyncLogsClient:
 
     def __repr__(self) -> str:
         return f"<AsyncLogsClient {self._wire.base}>"
+
+
+# Everything below is generated from AsyncLogsClient by scripts/unasync.py: edit the
+# async class above and run `python scripts/unasync.py` (the lint env checks it).
+
+
+class LogsClient:
+    """The Logs REST API, synchronously. Use it as a context manager, or call `close()`.
+
+    A 429 or 5xx is retried up to *max_retries* times, after the wait its `retry-after-ms`
+    or `Retry-After` header asks for, at most *max_retry_after* seconds (60 by default, so
+    one answer asking for a day cannot stall a run), or with backoff when it asks none.
+    """
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        gateway_id: str,
+        api_token: str | None = None,
+        api_email: str | None = None,
+        api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        http_client: httpx.Client | None = None,
+        max_retries: int = 4,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._wire = _Wire(account_id, gateway_id, api_token, api_email, api_key, base_url)
+        self._max_retry_after = _retry_cap(max_retry_after)
+        self._http = http_client or httpx.Client(timeout=30.0)
+        self._max_retries = max_retries
+        self._limiter = _RateLimiter(rate_limit, clock) if rate_limit else None
+        self._sleep = sleep
+        self._clock = clock
+        self.calls = 0  # requests sent, retries included
+
+    def _send(
+        self, request: httpx.Request, action: str, log_id: str | None = None
+    ) -> httpx.Response:
+        retrying = _Retrying(self._max_retries, self._max_retry_after)
+        while True:
+            if self._limiter is not None and (wait := self._limiter.reserve()):
+                self._sleep(wait)
+            self.calls += 1
+            response, error = None, None
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as failure:
+                error = failure
+            delay = retrying.delay(response, error)
+            if delay is None and response is not None:
+                response.read()
+                self._wire.check(response, action, log_id)
+                return response
+            self._sleep(delay or 0.0)
+
+    def get(self, log_id: str) -> Log:
+        request = self._wire.request("GET", f"/{log_id}")
+        response = self._send(request, f"GET /logs/{log_id}", log_id)
+        return Log.from_api(response.json()["result"])
+
+    def list(
+        self,
+        *,
+        filters: Sequence[Filter] | None = None,
+        page: int = 1,
+        per_page: int = 50,
+        order_by: str = "created_at",
+        order_by_direction: str = "desc",
+        search: str | None = None,
+    ) -> LogPage:
+        params = _list_params(filters, page, per_page, order_by, order_by_direction, search)
+        response = self._send(self._wire.request("GET", params=params), "GET /logs")
+        return _page(response.json())
+
+    def iter(self, **options: Any) -> Iterator[Log]:
+        """Every matching log, page after page until an empty page (as the SDKs do)."""
+        page = 1
+        while logs := self.list(page=page, **options).logs:
+            yield from logs
+            page += 1
+
+    def patch(
+        self, log_id: str, *, feedback: Any = _UNSET, score: Any = _UNSET, metadata: Any = _UNSET
+    ) -> None:
+        body = _patch_body(feedback, score, metadata)
+        request = self._wire.request("PATCH", f"/{log_id}", body=body)
+        self._send(request, f"PATCH /logs/{log_id}", log_id)
+
+    def delete(self, *, filters: Sequence[Filter] | None = None, limit: int | None = None) -> None:
+        params = {"filters": list(filters) if filters else None, "limit": limit}
+        self._send(self._wire.request("DELETE", params=params), "DELETE /logs")
+
+    def request_body(self, log_id: str) -> object:
+        suffix = f"/{log_id}/request"
+        response = self._send(self._wire.request("GET", suffix), f"GET /logs{suffix}", log_id)
+        return _raw_body(response)
+
+    def response_body(self, log_id: str) -> object:
+        suffix = f"/{log_id}/response"
+        response = self._send(self._wire.request("GET", suffix), f"GET /logs{suffix}", log_id)
+        return _raw_body(response)
+
+    def wait_for(
+        self, log_id: str, *, where: Callable[[Log], bool] | None = None, timeout: float = 60.0
+    ) -> Log:
+        """Poll with backoff until the log is visible (and *where* holds); no fixed sleeps."""
+        waiting = _Waiting(log_id, where, timeout, self._clock)
+        while True:
+            log, error = None, None
+            try:
+                log = self.get(log_id)
+            except LogsApiError as failure:
+                error = failure
+            if waiting.done(log, error) and log is not None:
+                return log
+            self._sleep(waiting.delay())
+
+    def verify_feedback(
+        self, expected: Mapping[str, tuple[float | None, float | None]], *, timeout: float = 60.0
+    ) -> dict[str, Log]:
+        """Check many logs carry (feedback, score), with one list call per 50 ids a round."""
+        verifying = _Verifying(expected, timeout, self._clock)
+        while True:
+            for batch in verifying.batches():
+                page = self.list(filters=[log_filter("id", "eq", *batch)], per_page=MAX_BATCH)
+                verifying.saw(page)
+            if verifying.done():
+                return verifying.found
+            self._sleep(verifying.delay())
+
+    def assert_feedback_roundtrip(
+        self,
+        log_id: str,
+        *,
+        feedback: float | None = 1,
+        score: float | None = None,
+        timeout: float = 60.0,
+    ) -> Log:
+        """Wait for the log, PATCH feedback (and score), then read them back until they show.
+
+        Reads through GET where the log carries the fields, through a filtered list
+        otherwise (the API's detail schema lists neither field).
+        """
+        self.wait_for(log_id, timeout=timeout)  # a log not listed yet cannot be patched
+        self.patch(log_id, feedback=feedback, score=score)
+        log = self.wait_for(log_id, timeout=timeout)
+        if _shows(log, feedback, score) or "feedback" in log.raw or "score" in log.raw:
+            return self.wait_for(
+                log_id, where=lambda seen: _shows(seen, feedback, score), timeout=timeout
+            )
+        found = self.verify_feedback({log_id: (feedback, score)}, timeout=timeout)
+        return found[log_id]
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LogsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<LogsClient {self._wire.base}>"
