@@ -430,6 +430,7 @@ class LogsClient:
         base_url: str = DEFAULT_BASE_URL,
         http_client: httpx.Client | None = None,
         max_retries: int = 4,
+        max_retry_after: float = 60.0,
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -437,6 +438,7 @@ class LogsClient:
         self._wire = _Wire(account_id, gateway_id, api_token, api_email, api_key, base_url)
         self._http = http_client or httpx.Client(timeout=30.0)
         self._max_retries = max_retries
+        self.max_retry_after = max_retry_after  # the longest Retry-After honoured
         self._limiter = _RateLimiter(rate_limit, clock) if rate_limit else None
         self._sleep = sleep
         self._clock = clock
@@ -608,6 +610,7 @@ class AsyncLogsClient:
         base_url: str = DEFAULT_BASE_URL,
         http_client: httpx.AsyncClient | None = None,
         max_retries: int = 4,
+        max_retry_after: float = 60.0,
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -615,6 +618,7 @@ class AsyncLogsClient:
         self._wire = _Wire(account_id, gateway_id, api_token, api_email, api_key, base_url)
         self._http = http_client or httpx.AsyncClient(timeout=30.0)
         self._max_retries = max_retries
+        self.max_retry_after = max_retry_after  # the longest Retry-After honoured
         self._limiter = _RateLimiter(rate_limit, clock) if rate_limit else None
         self._sleep = sleep
         self._clock = clock

@@ -74,8 +74,10 @@ class LiveGateway(Judging):
         gateway_base_url: str = DEFAULT_GATEWAY_BASE_URL,
         api_base_url: str = DEFAULT_API_BASE_URL,
         tags: Mapping[str, object] | None = None,
+        max_retry_after: float = 60.0,
     ) -> None:
         validate_ids(account_id, gateway_id)
+        self._max_retry_after = max_retry_after
         self.account_id = account_id
         self.gateway_id = gateway_id
         self.gateway_url = f"{gateway_base_url.rstrip('/')}/{account_id}/{gateway_id}"
@@ -118,6 +120,7 @@ class LiveGateway(Judging):
                 gateway_id=self.gateway_id,
                 api_token=self._api_token,
                 base_url=self.api_url,
+                max_retry_after=self._max_retry_after,
             )
         return self._logs_client
 
@@ -397,6 +400,7 @@ def run_logs_client(run: RunConfig) -> LogsClient:
         gateway_id=gateway_id,
         api_token=api_token,
         base_url=run.api_base_url,
+        max_retry_after=run.max_retry_after,
     )
 
 
