@@ -100,15 +100,21 @@ def start_and_stop(pytester: pytest.Pytester, standin: StandIn, how: signal.Sign
     """Run CASES live in a process of its own; send *how* while case 3 runs."""
     pytester.makepyfile(CASES.replace("STOP", "3"))
     command = [sys.executable, "-m", "pytest", *live_args(standin), "--aigw-eval-report=r.json"]
-    process = pytester.popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    reached = pytester.path / "reached"
-    deadline = time.monotonic() + 120
-    while not reached.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert reached.exists(), process.communicate()[0].decode()
-    process.send_signal(how)
-    output: bytes = process.communicate(timeout=120)[0]
-    return output.decode()
+    process = pytester.popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+    with process:
+        reached = pytester.path / "reached"
+        deadline = time.monotonic() + 120
+        while not reached.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if reached.exists():
+            process.send_signal(how)
+        else:
+            process.kill()
+        output: str = process.communicate(timeout=120)[0].decode()
+    assert reached.exists(), output
+    return output
 
 
 def test_sigkill_midway_loses_nothing_resubmit_sends_once(
@@ -265,7 +271,7 @@ def test_a_failed_resubmission_keeps_the_verdicts_and_fails(
         [
             "journal: 3 verdict(s) left by an earlier run (*): 0 verified on the Logs API, 3 not",
             "  1. *: not submitted: *",
-            "pytest-aigw: * 3 verdict(s) not verified stay in the journal *;"
+            "pytest-aigw: 3 verdict(s) not verified stay in the journal *;"
             " send them with: pytest --aigw-eval-resubmit",
         ]
     )
