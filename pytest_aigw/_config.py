@@ -158,6 +158,7 @@ MAX_RETRY_AFTER = Setting(
     f" (default {DEFAULT_MAX_RETRY_AFTER:g}).",
 )
 EVAL_RESUBMIT = "--aigw-eval-resubmit"
+EVAL_RESUBMIT_DEST = "aigw_eval_resubmit"
 EVAL_RESUBMIT_HELP = (
     "Run no tests: send the eval verdicts an earlier live run left in the journal"
     " (needs CLOUDFLARE_API_TOKEN)."
@@ -282,7 +283,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         eval_journal=_directory(eval_journal, where_journal),
         eval_submit_timeout=_seconds(*first(EVAL_SUBMIT_TIMEOUT), DEFAULT_SUBMIT_TIMEOUT),
         max_retry_after=_seconds(*first(MAX_RETRY_AFTER), DEFAULT_MAX_RETRY_AFTER),
-        resubmit=bool(getoption(EVAL_RESUBMIT.lstrip("-").replace("-", "_"), False)),
+        resubmit=bool(getoption(EVAL_RESUBMIT_DEST, False)),
     )
 
 

@@ -24,7 +24,7 @@ from . import _config
 if TYPE_CHECKING:
     from .eval_journal import Journal, JournalWriter
     from .eval_sending import Sending
-    from .evals import EvalRun
+    from .evals import Deadline, EvalRun
     from .live import LiveGateway
     from .mock import MockGateway
 
@@ -102,6 +102,18 @@ class EvalSession:
         self.notes: list[str] = []
         self.interrupted = False
 
+    def pytest_report_header(self) -> str | None:
+        """Announce, as a live run starts, the verdicts an earlier run left to send."""
+        if not self.run.live or self.journal is None:
+            return None
+        left = len(self.journal.leftovers(self.own_run))
+        if not left:
+            return None
+        return (
+            f"aigw: the eval journal holds {left} verdict(s) an earlier run left unsent;"
+            " they are sent at the end of this run"
+        )
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.evals is None:
             if _config.EVAL_MARKER not in dict(report.user_properties):
@@ -151,7 +163,7 @@ class EvalSession:
                 self.journal.compact()
         self._note_unsent(deadline)
 
-    def _note_unsent(self, deadline: Any) -> None:
+    def _note_unsent(self, deadline: Deadline) -> None:
         assert self.sending is not None
         unsent = self.sending.unsent()
         if not unsent:
@@ -166,7 +178,10 @@ class EvalSession:
         else:
             why = ""
         if self.journal is None:
-            self.notes.append(f"{why}{len(unsent)} verdict(s) not verified are lost (no journal)")
+            self.notes.append(
+                f"{why}{len(unsent)} verdict(s) not verified are not kept: pytest's cache is"
+                f" off (-p no:cacheprovider); give {_config.EVAL_JOURNAL.option}=DIR to keep them"
+            )
             return
         self.notes.append(
             f"{why}{len(unsent)} verdict(s) not verified stay in the journal {self.journal};"

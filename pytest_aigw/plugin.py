@@ -81,7 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_cmdline_main(config: pytest.Config) -> int | pytest.ExitCode | None:
     """``--aigw-eval-resubmit``: a session without tests, whose end sends the leftovers."""
-    if not config.getoption(_config.EVAL_RESUBMIT.lstrip("-").replace("-", "_")):
+    if not config.getoption(_config.EVAL_RESUBMIT_DEST):
         return None
     if config.option.help or config.option.version:
         return None
@@ -156,11 +156,11 @@ def _journal_place(config: pytest.Config, run: _config.RunConfig) -> tuple[Path 
     if worker_input is not None and worker_input.get(_WORKER_JOURNAL_RUN):
         given = worker_input.get(_WORKER_JOURNAL_DIR)
         return (Path(given) if given else None), str(worker_input[_WORKER_JOURNAL_RUN])
+    if not (run.live or run.resubmit):
+        return None, ""
     from .ids import new_log_id
 
-    run_name = new_log_id()
-    if not (run.live or run.resubmit):
-        return None, run_name
+    run_name = new_log_id()  # sorts by time, so the journal's files do too
     if run.eval_journal:
         return Path(run.eval_journal).absolute(), run_name
     cache = getattr(config, "cache", None)
@@ -212,6 +212,8 @@ class _SharesRunId:
 
 def pytest_report_header(config: pytest.Config) -> str:
     run = _run(config)
+    if run.resubmit:
+        return "aigw: sending the eval verdicts left in the journal (no tests run)"
     if run.live:
         return f"aigw: {run.header()}"
     fake = settings.resolve(_ini_settings(config))

@@ -7,6 +7,7 @@ PATCH calls per log, so "never twice" is checked where it matters: on the wire.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 
 from pytest_aigw import LogSettings, MockGatewayServer
 from pytest_aigw.eval_journal import Entry, Journal, JournalWriter
+from pytest_aigw.evals import Deadline, SubmissionStopped
 
 pytest_plugins = ["pytester"]
 
@@ -166,6 +168,8 @@ def test_the_next_live_run_announces_and_sends_leftovers(
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(
         [
+            "aigw: the eval journal holds 3 verdict(s) an earlier run left unsent;"
+            " they are sent at the end of this run",
             "feedback: 4 log(s), 4 submitted, 4 verified",
             "journal: 3 verdict(s) left by an earlier run (*): 3 verified on the Logs API, 0 not",
         ]
@@ -194,6 +198,37 @@ def test_the_submission_deadline_leaves_the_rest_in_the_journal(
     again = pytester.runpytest("--aigw-eval-resubmit")
     assert again.ret == pytest.ExitCode.OK
     assert len(sent(standin)) == 5
+
+
+def test_xdist_workers_journal_their_own_verdicts(
+    pytester: pytest.Pytester, standin: StandIn
+) -> None:
+    pytester.makepyfile(ENDING)
+    result = pytester.runpytest(*live_args(standin), "-n", "2", "--aigw-eval-submit-timeout=0")
+    result.assert_outcomes(passed=4, failed=1)
+    files = sorted(path.name.rsplit("-", 1)[1] for path in (pytester.path / JOURNAL).glob("*-*"))
+    assert files == ["gw0.jsonl", "gw1.jsonl"]
+    assert sent(standin) == {}
+    again = pytester.runpytest("--aigw-eval-resubmit")
+    assert again.ret == pytest.ExitCode.OK
+    assert sent(standin) == {str(n): (1 if n != 1 else -1, 10 * n) for n in range(5)}
+    assert set(standin.patches.values()) == {1}
+
+
+def test_without_a_cache_or_journal_the_summary_says_what_is_not_kept(
+    pytester: pytest.Pytester, standin: StandIn
+) -> None:
+    pytester.makepyfile(ENDING)
+    result = pytester.runpytest(
+        *live_args(standin), "-p", "no:cacheprovider", "--aigw-eval-submit-timeout=0"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-aigw: the eval submission deadline (0 s, --aigw-eval-submit-timeout) passed:"
+            " 5 verdict(s) not verified are not kept: pytest's cache is off"
+            " (-p no:cacheprovider); give --aigw-eval-journal=DIR to keep them"
+        ]
+    )
 
 
 SECOND_CTRL_C = """
@@ -409,3 +444,16 @@ def test_the_retry_after_cap_reaches_the_logs_clients(
     monkeypatch.setenv("PYTEST_AIGW_MAX_RETRY_AFTER", "7")
     result = pytester.runpytest(*live_args(standin))
     result.assert_outcomes(passed=1)
+
+
+def test_the_deadline_cuts_waits_short_and_an_interrupt_stops_at_once() -> None:
+    now = [0.0]
+    deadline = Deadline(5, clock=lambda: now[0])
+    deadline.sleep(0)
+    now[0] = 5.0
+    with pytest.raises(SubmissionStopped, match=r"the submission deadline \(5 s\) passed"):
+        deadline.sleep(86_400)
+    interrupted = Deadline(math.inf)
+    interrupted.interrupt()
+    with pytest.raises(SubmissionStopped, match="the run was interrupted"):
+        interrupted.sleep(86_400)
