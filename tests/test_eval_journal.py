@@ -328,7 +328,7 @@ def test_a_running_writers_file_is_no_leftover_and_a_torn_line_is_skipped(
     assert journal.leftovers() == []  # its process still runs (holds the lock)
     writer.close()
     with (tmp_path / "alive-gw0.jsonl").open("a") as file:
-        file.write('{"log_id": "b", "feedb')  # killed mid-write
+        file.write('{"written_by": "a later version"}\n{"log_id": "b", "feedb')  # killed mid-write
     assert [e.log_id for e in journal.leftovers()] == ["a"]
     assert journal.leftovers(skip_run="alive") == []
     journal.mark_done(["a"])
@@ -457,3 +457,25 @@ def test_the_deadline_cuts_waits_short_and_an_interrupt_stops_at_once() -> None:
     interrupted.interrupt()
     with pytest.raises(SubmissionStopped, match="the run was interrupted"):
         interrupted.sleep(86_400)
+
+
+def test_sigterm_is_left_alone_where_someone_else_handles_it() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pytest_aigw._signals import held_interrupts, sigterm_as_interrupt
+
+    def own(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGTERM, own)
+    try:
+        sigterm_as_interrupt()()
+        assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with ThreadPoolExecutor(1) as pool:  # signals belong to the main thread
+        pool.submit(lambda: sigterm_as_interrupt()()).result()
+        pool.submit(lambda: held_interrupts().__enter__()).result()
+    with held_interrupts():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
