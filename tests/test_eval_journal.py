@@ -479,3 +479,27 @@ def test_sigterm_is_left_alone_where_someone_else_handles_it() -> None:
     with held_interrupts():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
+def test_a_report_that_cannot_be_written_at_the_end_is_a_message(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        def pytest_sessionstart(session):
+            open("late", "w").close()  # where the report's directory was to be
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.aigw_eval
+        def test_case(aigw):
+            pass
+        """
+    )
+    result = pytester.runpytest("--aigw-eval-report=late/eval.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["pytest-aigw: could not write the eval report: *late*"])
+    assert "Traceback" not in result.stdout.str()
