@@ -24,7 +24,7 @@ from . import _config
 if TYPE_CHECKING:
     from .eval_journal import Journal, JournalWriter
     from .eval_sending import Sending
-    from .evals import Deadline, EvalRun
+    from .evals import Deadline, EvalRun, LogVerdict
     from .live import LiveGateway
     from .mock import MockGateway
 
@@ -52,24 +52,17 @@ class EvalJudge:
         if gateway.mode == "mock":
             submit(gateway.logs, verdicts, timeout=10.0)
         elif self.writer is not None:
-            self._journal(item.nodeid, gateway, [asdict(v) for v in verdicts])
+            self._journal(self.writer, item.nodeid, gateway, verdicts)
         item.user_properties.append((RESULT_PROPERTY, [asdict(v) for v in verdicts]))
 
-    def _journal(self, nodeid: str, gateway: Any, verdicts: list[dict[str, Any]]) -> None:
+    def _journal(
+        self, writer: JournalWriter, nodeid: str, gateway: Any, verdicts: list[LogVerdict]
+    ) -> None:
         from .eval_journal import Entry
 
-        assert self.writer is not None
-        self.writer.write(
-            Entry(
-                log_id=v["log_id"],
-                feedback=v["feedback"],
-                score=v["score"],
-                nodeid=nodeid,
-                run=self.writer.run,
-                account_id=gateway.account_id,
-                gateway_id=gateway.gateway_id,
-                api_base_url=self.run.api_base_url,
-            )
+        account_id, gateway_id, api = gateway.account_id, gateway.gateway_id, self.run.api_base_url
+        writer.write(
+            Entry(v.log_id, v.feedback, v.score, nodeid, writer.run, account_id, gateway_id, api)
             for v in verdicts
         )
 
