@@ -19,18 +19,26 @@ environment > ini > default; credentials come from the environment only.
     clean-up          --aigw-cleanup           CLEANUP=1               aigw_cleanup
     eval report       --aigw-eval-report=PATH  EVAL_REPORT             aigw_eval_report
     eval gate         --aigw-eval-min-pass-rate=R  EVAL_MIN_PASS_RATE  aigw_eval_min_pass_rate
+    eval journal      --aigw-eval-journal=DIR  EVAL_JOURNAL            aigw_eval_journal
+    submit deadline   --aigw-eval-submit-timeout=S  EVAL_SUBMIT_TIMEOUT  aigw_eval_submit_timeout
+    Retry-After cap   --aigw-max-retry-after=S  MAX_RETRY_AFTER        aigw_max_retry_after
     redacted names    --aigw-redact NAME       REDACT (a,b)            aigw_redact (lines)
 
 Redacted names add up from all three places rather than one winning: a secret named
 anywhere stays hidden.
+
+``--aigw-eval-resubmit`` is an action rather than a setting (command line only): the run
+collects no tests and sends what the journal holds.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import settings
@@ -63,6 +71,9 @@ RUN_TAG = "aigw_run"  # the metadata key that carries the run id
 ENV_ACCOUNT_ID = "CLOUDFLARE_ACCOUNT_ID"
 ENV_API_TOKEN = "CLOUDFLARE_API_TOKEN"
 ENV_GATEWAY_TOKEN = "PYTEST_AIGW_GATEWAY_TOKEN"
+JOURNAL_DIR = "aigw-eval-journal"  # under pytest's cache directory
+DEFAULT_SUBMIT_TIMEOUT = 300.0  # 500 verdicts take about 510 calls, 2 minutes at the API limit
+DEFAULT_MAX_RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,33 @@ REDACT = Setting(
     "More header or query parameter names whose values are redacted wherever a request is"
     " kept or shown (repeatable; *-suffix for every name ending so).",
 )
+EVAL_JOURNAL = Setting(
+    "--aigw-eval-journal",
+    "aigw_eval_journal",
+    "PYTEST_AIGW_EVAL_JOURNAL",
+    f"Directory of the live eval verdict journal (default: {JOURNAL_DIR} in pytest's"
+    " cache directory): verdicts are written there before any network call.",
+)
+EVAL_SUBMIT_TIMEOUT = Setting(
+    "--aigw-eval-submit-timeout",
+    "aigw_eval_submit_timeout",
+    "PYTEST_AIGW_EVAL_SUBMIT_TIMEOUT",
+    f"Seconds the end of a live run may spend sending eval feedback (default"
+    f" {DEFAULT_SUBMIT_TIMEOUT:g}); what is not sent by then stays in the journal.",
+)
+MAX_RETRY_AFTER = Setting(
+    "--aigw-max-retry-after",
+    "aigw_max_retry_after",
+    "PYTEST_AIGW_MAX_RETRY_AFTER",
+    f"The longest Retry-After (seconds) the Logs API client waits before a retry"
+    f" (default {DEFAULT_MAX_RETRY_AFTER:g}).",
+)
+EVAL_RESUBMIT = "--aigw-eval-resubmit"
+EVAL_RESUBMIT_DEST = "aigw_eval_resubmit"
+EVAL_RESUBMIT_HELP = (
+    "Run no tests: send the eval verdicts an earlier live run left in the journal"
+    " (needs CLOUDFLARE_API_TOKEN)."
+)
 RUN_SETTINGS = (
     MODE,
     GATEWAY,
@@ -146,6 +184,9 @@ RUN_SETTINGS = (
     CLEANUP,
     EVAL_REPORT,
     EVAL_MIN_PASS_RATE,
+    EVAL_JOURNAL,
+    EVAL_SUBMIT_TIMEOUT,
+    MAX_RETRY_AFTER,
 )
 
 
@@ -165,6 +206,10 @@ class RunConfig:
     cleanup: bool = False
     eval_report: str | None = None
     eval_min_pass_rate: float | None = None
+    eval_journal: str | None = None
+    eval_submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    resubmit: bool = False
 
     @property
     def live(self) -> bool:
@@ -231,7 +276,8 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
     gateway_id, _ = first(GATEWAY)
     run_id, _ = first(RUN_ID)
     cleanup, where_cleanup = first(CLEANUP)
-    eval_report, _ = first(EVAL_REPORT)
+    eval_report, where_report = first(EVAL_REPORT)
+    eval_journal, where_journal = first(EVAL_JOURNAL)
     return RunConfig(
         mode=mode,
         gateway_id=gateway_id or None,
@@ -243,8 +289,12 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         tags=_tags(*first(TAGS)),
         run_id=run_id or None,
         cleanup=_flag(cleanup, where_cleanup),
-        eval_report=eval_report or None,
+        eval_report=_report_path(eval_report, where_report),
         eval_min_pass_rate=_rate(*first(EVAL_MIN_PASS_RATE)),
+        eval_journal=_directory(eval_journal, where_journal),
+        eval_submit_timeout=_seconds(*first(EVAL_SUBMIT_TIMEOUT), DEFAULT_SUBMIT_TIMEOUT),
+        max_retry_after=_seconds(*first(MAX_RETRY_AFTER), DEFAULT_MAX_RETRY_AFTER),
+        resubmit=bool(getoption(EVAL_RESUBMIT_DEST, False)),
     )
 
 
@@ -263,6 +313,59 @@ def redact_names(
         (getini(REDACT.ini) or [], f"ini {REDACT.ini}"),
     ]
     return tuple(name for values, where in given for name in redaction_names(values, where))
+
+
+def _seconds(value: str | None, where: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigError(f"{where} must be seconds >= 0, got {value!r}")
+    return seconds
+
+
+def _blocking_file(path: Path) -> Path | None:
+    """The first existing parent of *path* that is a file (so *path* cannot be made)."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def _report_path(value: str | None, where: str) -> str | None:
+    """The eval report's path, refused now if the file could never be written there."""
+    if not value:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise ConfigError(
+            f"{where} must name a file, got {value!r}, which is a directory;"
+            f" give a file in it, such as {str(path / 'eval.json')!r}"
+        )
+    blocking = _blocking_file(path)
+    if blocking is not None:
+        raise ConfigError(
+            f"{where} cannot be written at {value!r}: {str(blocking)!r} is a file, not a"
+            " directory; give a path under a directory"
+        )
+    return value
+
+
+def _directory(value: str | None, where: str) -> str | None:
+    """The journal directory, refused now if it is a file or lies under one."""
+    if not value:
+        return None
+    path = Path(value)
+    blocking = path if path.exists() and not path.is_dir() else _blocking_file(path)
+    if blocking is not None:
+        raise ConfigError(
+            f"{where} must be a directory, got {value!r}, but {str(blocking)!r} is a file;"
+            " give a directory path"
+        )
+    return value
 
 
 def _rate(value: str | None, where: str) -> float | None:

@@ -28,6 +28,7 @@ from typing import Any, TypedDict
 import anyio
 import httpx
 
+from ._config import DEFAULT_MAX_RETRY_AFTER  # seconds: the longest Retry-After wait
 from ._errors import AigwError, ConfigError
 from .fake.arguments import fail
 
@@ -47,7 +48,6 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BATCH = 50  # ids per filtered list call, the API's largest page
-DEFAULT_MAX_RETRY_AFTER = 60.0  # seconds: the longest wait a Retry-After header gets
 
 
 class Filter(TypedDict):
@@ -478,7 +478,7 @@ class AsyncLogsClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._wire = _Wire(account_id, gateway_id, api_token, api_email, api_key, base_url)
-        self._max_retry_after = _retry_cap(max_retry_after)
+        self.max_retry_after = _retry_cap(max_retry_after)  # the longest Retry-After honoured
         self._http = http_client or httpx.AsyncClient(timeout=30.0)
         self._max_retries = max_retries
         self._limiter = _RateLimiter(rate_limit, clock) if rate_limit else None
@@ -489,7 +489,7 @@ class AsyncLogsClient:
     async def _send(
         self, request: httpx.Request, action: str, log_id: str | None = None
     ) -> httpx.Response:
-        retrying = _Retrying(self._max_retries, self._max_retry_after)
+        retrying = _Retrying(self._max_retries, self.max_retry_after)
         while True:
             if self._limiter is not None and (wait := self._limiter.reserve()):
                 await self._sleep(wait)
@@ -649,7 +649,7 @@ class LogsClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._wire = _Wire(account_id, gateway_id, api_token, api_email, api_key, base_url)
-        self._max_retry_after = _retry_cap(max_retry_after)
+        self.max_retry_after = _retry_cap(max_retry_after)  # the longest Retry-After honoured
         self._http = http_client or httpx.Client(timeout=30.0)
         self._max_retries = max_retries
         self._limiter = _RateLimiter(rate_limit, clock) if rate_limit else None
@@ -660,7 +660,7 @@ class LogsClient:
     def _send(
         self, request: httpx.Request, action: str, log_id: str | None = None
     ) -> httpx.Response:
-        retrying = _Retrying(self._max_retries, self._max_retry_after)
+        retrying = _Retrying(self._max_retries, self.max_retry_after)
         while True:
             if self._limiter is not None and (wait := self._limiter.reserve()):
                 self._sleep(wait)

@@ -12,7 +12,10 @@ xdist worker) for the summary, the JSON report and the pass-rate gate.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +26,16 @@ from ._errors import ConfigError
 if TYPE_CHECKING:
     from .client import LogsClient
 
-__all__ = ["EvalCase", "EvalRun", "Judging", "LogVerdict", "Verdicts", "submit"]
+__all__ = [
+    "Deadline",
+    "EvalCase",
+    "EvalRun",
+    "Judging",
+    "LogVerdict",
+    "SubmissionStopped",
+    "Verdicts",
+    "submit",
+]
 
 RESULT_PROPERTY = "aigw_eval_result"  # in the teardown report: the case's log verdicts
 SLOWEST = 5
@@ -99,31 +111,92 @@ class Judging:
         self.verdicts.set("feedback", value, log_id, self.log_ids)
 
 
+class SubmissionStopped(Exception):
+    """Sending stopped: the submission deadline passed, or the run was interrupted."""
+
+
+class Deadline:
+    """When sending verdicts must stop: after *seconds*, or at once when `interrupt`ed.
+
+    Its `sleep` is the Logs API client's: a wait that would run past the deadline, or
+    that an interrupt cuts short, raises `SubmissionStopped` instead.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._end = clock() + seconds
+        self._interrupted = threading.Event()
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted.is_set()
+
+    def interrupt(self) -> None:
+        self._interrupted.set()
+
+    def left(self) -> float:
+        return max(0.0, self._end - self._clock())
+
+    def check(self) -> None:
+        """Raise `SubmissionStopped` if sending must stop now."""
+        if self.interrupted:
+            raise SubmissionStopped("the run was interrupted")
+        if self.left() <= 0:
+            raise SubmissionStopped(f"the submission deadline ({self.seconds:g} s) passed")
+
+    def sleep(self, seconds: float) -> None:
+        left = self.left()
+        self._interrupted.wait(min(seconds, left))
+        if seconds >= left or self.interrupted:
+            self.check()
+
+
 def submit(
     client: LogsClient,
     verdicts: Sequence[LogVerdict],
     *,
     concurrency: int = 8,
     timeout: float = 60.0,
+    deadline: Deadline | None = None,
+    recheck: bool = False,
 ) -> None:
-    """PATCH every verdict, then verify them with batched list calls; record the results."""
+    """PATCH every verdict, then verify them with batched list calls; record the results.
+
+    *deadline* stops the sending (a KeyboardInterrupt interrupts it and is raised
+    again once the calls under way are abandoned). With *recheck* (verdicts a run that
+    died may have sent) the verdicts the Logs API already shows are not sent again.
+    """
     from concurrent.futures import ThreadPoolExecutor  # here: the plugin loads this module
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        list(pool.map(lambda verdict: _patch(client, verdict, timeout), verdicts))
-    _verify(client, [v for v in verdicts if v.submitted], timeout)
+    deadline = deadline or Deadline(math.inf)
+    if recheck:
+        _verify(client, verdicts, 0.0, deadline, recheck=True)
+    todo = [verdict for verdict in verdicts if not verdict.verified]
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
+        for future in [pool.submit(_patch, client, v, timeout, deadline) for v in todo]:
+            future.result()
+    except BaseException:
+        deadline.interrupt()  # the calls under way stop at their next wait
+        raise
+    finally:
+        pool.shutdown(wait=not deadline.interrupted, cancel_futures=True)
+    _verify(client, [v for v in todo if v.submitted], timeout, deadline)
 
 
-def _patch(client: LogsClient, verdict: LogVerdict, timeout: float) -> None:
+def _patch(client: LogsClient, verdict: LogVerdict, timeout: float, deadline: Deadline) -> None:
     from .client import LogsApiError
 
     try:
+        deadline.check()
         try:
             client.patch(verdict.log_id, feedback=verdict.feedback, score=verdict.score)
         except LogsApiError as error:
             if error.status_code != 404:
                 raise
-            client.wait_for(verdict.log_id, timeout=timeout)  # not listed yet: wait, retry once
+            # not listed yet: wait, retry once
+            client.wait_for(verdict.log_id, timeout=min(timeout, deadline.left()))
             client.patch(verdict.log_id, feedback=verdict.feedback, score=verdict.score)
     except Exception as error:  # reported per log; never hides test outcomes
         verdict.error = f"not submitted: {error}"
@@ -131,14 +204,22 @@ def _patch(client: LogsClient, verdict: LogVerdict, timeout: float) -> None:
         verdict.submitted = True
 
 
-def _verify(client: LogsClient, verdicts: Sequence[LogVerdict], timeout: float) -> None:
+def _verify(
+    client: LogsClient,
+    verdicts: Sequence[LogVerdict],
+    timeout: float,
+    deadline: Deadline,
+    *,
+    recheck: bool = False,
+) -> None:
     from .client import LogsApiTimeout
 
     if not verdicts:
         return
     expected = {v.log_id: (v.feedback, v.score) for v in verdicts}
     try:
-        found = set(client.verify_feedback(expected, timeout=timeout))
+        deadline.check()
+        found = set(client.verify_feedback(expected, timeout=min(timeout, deadline.left())))
         problem = ""
     except LogsApiTimeout as error:
         found, problem = set(error.found), f"not verified: {error}"
@@ -146,7 +227,9 @@ def _verify(client: LogsClient, verdicts: Sequence[LogVerdict], timeout: float) 
         found, problem = set(), f"not verified: {error}"
     for verdict in verdicts:
         verdict.verified = verdict.log_id in found
-        if not verdict.verified:
+        if verdict.verified and recheck:
+            verdict.submitted = True  # sent by the run that died, shown: not sent again
+        elif not verdict.verified and not recheck:
             verdict.error = problem
 
 

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import httpx
 
 from . import metadata
-from ._config import DEFAULT_API_BASE_URL, DEFAULT_GATEWAY_BASE_URL, RUN_TAG, RunConfig
+from ._config import (
+    DEFAULT_API_BASE_URL,
+    DEFAULT_GATEWAY_BASE_URL,
+    DEFAULT_MAX_RETRY_AFTER,
+    RUN_TAG,
+    RunConfig,
+)
 from ._errors import AigwError, GatewayCheckError, MetadataError
 from .calls import Call, CallList, redact_headers, redact_url, request_json
 from .evals import Judging
@@ -76,8 +82,10 @@ class LiveGateway(Judging):
         gateway_base_url: str = DEFAULT_GATEWAY_BASE_URL,
         api_base_url: str = DEFAULT_API_BASE_URL,
         tags: Mapping[str, object] | None = None,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
     ) -> None:
         validate_ids(account_id, gateway_id)
+        self._max_retry_after = max_retry_after
         self.account_id = account_id
         self.gateway_id = gateway_id
         self.gateway_url = f"{gateway_base_url.rstrip('/')}/{account_id}/{gateway_id}"
@@ -124,6 +132,7 @@ class LiveGateway(Judging):
                 gateway_id=self.gateway_id,
                 api_token=self._api_token,
                 base_url=self.api_url,
+                max_retry_after=self._max_retry_after,
             )
         return self._logs_client
 
@@ -420,6 +429,7 @@ def run_logs_client(run: RunConfig) -> LogsClient:
         gateway_id=gateway_id,
         api_token=api_token,
         base_url=run.api_base_url,
+        max_retry_after=run.max_retry_after,
     )
 
 

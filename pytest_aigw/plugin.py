@@ -2,22 +2,25 @@
 
 No business logic lives here; heavy imports (respx, httpx, httpx2) happen when the
 fixture is first used, so a run that never uses it pays almost nothing.
-Settings resolve as described in `pytest_aigw._config`.
+Settings resolve as described in `pytest_aigw._config`. The eval machinery
+(`pytest_aigw.eval_plugin`) and the live clean-up (`pytest_aigw.cleanup_plugin`) are
+plugin objects, registered at start-up where the run needs them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pytest
 
 from . import _config, redaction, settings
 from ._errors import AigwError, GatewayCheckError
+from .eval_plugin import EvalJudge, EvalSession
 
 if TYPE_CHECKING:
-    from .evals import EvalRun
     from .live import LiveGateway
     from .mock import MockGateway
     from .served import MockGatewayServer
@@ -31,10 +34,13 @@ _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
 _INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
-_CLEANED = pytest.StashKey[str]()
 _REDACTED_BEFORE = pytest.StashKey[Any]()
-_EVALS = pytest.StashKey["_GathersEvals"]()
-_WORKER_RUN_ID = "aigw_run_id"  # key in pytest-xdist's workerinput
+_JUDGE = pytest.StashKey[EvalJudge]()
+_UNDO_SIGTERM = pytest.StashKey[Callable[[], None]]()
+# keys in pytest-xdist's workerinput: what every worker shares with the controller
+_WORKER_RUN_ID = "aigw_run_id"
+_WORKER_JOURNAL_RUN = "aigw_journal_run"
+_WORKER_JOURNAL_DIR = "aigw_journal_dir"
 
 _MARKERS = (
     "aigw(**settings): settings of the fake AI Gateway for this test (strict, account_id,"
@@ -63,11 +69,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(_config.TAGS.ini, _config.TAGS.help, type="linelist", default=[])
     parser.addini(_config.RUN_ID.ini, _config.RUN_ID.help, default="")
     parser.addini(_config.CLEANUP.ini, _config.CLEANUP.help, default="")
-    for setting in (_config.EVAL_REPORT, _config.EVAL_MIN_PASS_RATE):
+    for setting in (
+        _config.EVAL_REPORT,
+        _config.EVAL_MIN_PASS_RATE,
+        _config.EVAL_JOURNAL,
+        _config.EVAL_SUBMIT_TIMEOUT,
+        _config.MAX_RETRY_AFTER,
+    ):
         parser.addini(setting.ini, setting.help, default="")
     redact = _config.REDACT
     group.addoption(redact.option, action="append", metavar="NAME", help=redact.help)
     parser.addini(redact.ini, redact.help, type="linelist", default=[])
+    group.addoption(_config.EVAL_RESUBMIT, action="store_true", help=_config.EVAL_RESUBMIT_HELP)
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | pytest.ExitCode | None:
+    """``--aigw-eval-resubmit``: a session without tests, whose end sends the leftovers."""
+    if not config.getoption(_config.EVAL_RESUBMIT_DEST):
+        return None
+    if config.option.help or config.option.version:
+        return None
+    from _pytest.main import wrap_session
+
+    return wrap_session(config, lambda config, session: None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,15 +112,80 @@ def pytest_configure(config: pytest.Config) -> None:
                 " Set them, or leave out --aigw-mode=live to test against the fake gateway."
             )
         run = _with_run_id(config, run)
+    if run.resubmit and not run.api_token:
+        raise pytest.UsageError(
+            f"pytest-aigw: {_config.EVAL_RESUBMIT} sends the journal's verdicts to the Logs"
+            f" API and needs {_config.ENV_API_TOKEN} (environment). Set it and run again."
+        )
     config.stash[_RUN] = run
-    if not hasattr(config, "workerinput"):  # the eval run is gathered where reports meet
-        config.stash[_EVALS] = gathers = _GathersEvals(run.eval_min_pass_rate)
-        config.pluginmanager.register(gathers, "aigw-evals")
+    _register_plugins(config, run)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_SharesRunId(), "aigw-xdist")
 
 
+def _register_plugins(config: pytest.Config, run: _config.RunConfig) -> None:
+    """The eval machinery everywhere; its session part and live clean-up where reports meet."""
+    journal_dir, journal_run = _journal_place(config, run)
+    writer = None
+    if run.live and journal_dir is not None:
+        from .eval_journal import JournalWriter
+
+        worker = getattr(config, "workerinput", {}).get("workerid", "main")
+        writer = JournalWriter(journal_dir, journal_run, worker)
+    config.stash[_JUDGE] = judge = EvalJudge(run, writer)
+    config.pluginmanager.register(judge, "aigw-eval-judge")
+    if run.live or run.resubmit:
+        from ._signals import sigterm_as_interrupt
+
+        config.stash[_UNDO_SIGTERM] = sigterm_as_interrupt()
+    if hasattr(config, "workerinput"):
+        return  # the controller sends, reports, gates and cleans up, once for all workers
+    if run.live and run.cleanup:
+        from .cleanup_plugin import LiveCleanup
+
+        config.pluginmanager.register(LiveCleanup(run), "aigw-cleanup")
+    journal = None
+    if journal_dir is not None:
+        from .eval_journal import Journal
+
+        journal = Journal(journal_dir)
+    command = f"pytest {_config.EVAL_RESUBMIT}"
+    if run.eval_journal:
+        command += f" {_config.EVAL_JOURNAL.option}={journal_dir}"
+    session = EvalSession(run, journal, journal_run, command)
+    config.pluginmanager.register(session, "aigw-eval-session")
+
+
+def _journal_place(config: pytest.Config, run: _config.RunConfig) -> tuple[Path | None, str]:
+    """The journal directory (None where there is none to use) and this run's name in it."""
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and worker_input.get(_WORKER_JOURNAL_RUN):
+        given = worker_input.get(_WORKER_JOURNAL_DIR)
+        return (Path(given) if given else None), str(worker_input[_WORKER_JOURNAL_RUN])
+    if not (run.live or run.resubmit):
+        return None, ""
+    from .ids import new_log_id
+
+    run_name = new_log_id()  # sorts by time, so the journal's files do too
+    if run.eval_journal:
+        return Path(run.eval_journal).absolute(), run_name
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        if run.resubmit:
+            raise pytest.UsageError(
+                f"pytest-aigw: {_config.EVAL_RESUBMIT} reads the journal in pytest's cache"
+                " directory, and the cache is off (-p no:cacheprovider): give"
+                f" {_config.EVAL_JOURNAL.option}=DIR."
+            )
+        return None, run_name
+    return cache.mkdir(_config.JOURNAL_DIR), run_name
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    judge = config.stash.get(_JUDGE, None)
+    if judge is not None:
+        judge.close()
+    config.stash.get(_UNDO_SIGTERM, lambda: None)()
     # A run inside another (pytester, in process) gives the outer one its names back.
     if _REDACTED_BEFORE in config.stash:
         redaction.restore_extra_names(config.stash[_REDACTED_BEFORE])
@@ -117,17 +206,23 @@ def _with_run_id(config: pytest.Config, run: _config.RunConfig) -> _config.RunCo
 
 
 class _SharesRunId:
-    """pytest-xdist hook: hand the controller's run id to every worker."""
+    """pytest-xdist hook: hand the controller's run id and journal to every worker."""
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         run = node.config.stash.get(_RUN, None)
         if run is not None and run.run_id is not None:
             node.workerinput[_WORKER_RUN_ID] = run.run_id
+        judge = node.config.stash.get(_JUDGE, None)
+        if judge is not None and judge.writer is not None:
+            node.workerinput[_WORKER_JOURNAL_RUN] = judge.writer.run
+            node.workerinput[_WORKER_JOURNAL_DIR] = str(judge.writer.path.parent)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     run = _run(config)
+    if run.resubmit:
+        return "aigw: sending the eval verdicts left in the journal (no tests run)"
     if run.live:
         return f"aigw: {run.header()}"
     fake = settings.resolve(_ini_settings(config))
@@ -137,92 +232,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_itemcollected(item: pytest.Item) -> None:
     if item.get_closest_marker(_config.EVAL_MARKER) is not None:
         item.user_properties.append((_config.EVAL_MARKER, True))  # travels with every report
-
-
-class _GathersEvals:
-    """Feeds every test report (from this process or an xdist worker) to the eval run.
-
-    The eval machinery loads with the first eval case's report: a run without eval
-    cases only counts its failures.
-    """
-
-    def __init__(self, min_pass_rate: float | None) -> None:
-        self.min_pass_rate = min_pass_rate
-        self.evals: EvalRun | None = None
-        self.failures_before = 0
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.evals is None:
-            if _config.EVAL_MARKER not in dict(report.user_properties):
-                self.failures_before += report.failed
-                return
-            from .evals import EvalRun
-
-            self.evals = EvalRun(self.min_pass_rate)
-            self.evals.other_failures = self.failures_before
-        self.evals.add(report)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    run = _run(config)
-    if hasattr(config, "workerinput"):
-        return  # the controller reports, gates and cleans up, once for all workers
-    evals = _gathered(config)
-    if evals is not None:
-        _finish_evals(session, run, evals)
-    if run.live and run.cleanup:
-        _clean_up(config, run)
-
-
-def _gathered(config: pytest.Config) -> EvalRun | None:
-    gathers = config.stash.get(_EVALS, None)
-    return None if gathers is None else gathers.evals
-
-
-def _finish_evals(session: pytest.Session, run: _config.RunConfig, evals: EvalRun) -> None:
-    from pathlib import Path
-
-    from .evals import submit
-
-    pending = evals.pending()
-    if pending and run.live:  # mock-mode verdicts were submitted by each test's fake
-        from .live import run_logs_client
-
-        with run_logs_client(run) as client:
-            submit(client, pending)
-    if run.eval_report:
-        evals.write_report(Path(run.eval_report))
-    if run.eval_min_pass_rate is not None and session.exitstatus in (
-        pytest.ExitCode.OK,
-        pytest.ExitCode.TESTS_FAILED,
-    ):
-        failed = evals.other_failures or not evals.gate_met()
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
-
-
-def _clean_up(config: pytest.Config, run: _config.RunConfig) -> None:
-    from .live import delete_run_logs
-
-    try:
-        deleted = delete_run_logs(run)
-    except AigwError as error:
-        config.stash[_CLEANED] = f"could not delete the logs of run {run.run_id}: {error}"
-    else:
-        config.stash[_CLEANED] = f"deleted {deleted} live log(s) of run {run.run_id}"
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    evals = _gathered(config)
-    if evals is not None:
-        terminalreporter.write_sep("=", "pytest-aigw eval")
-        for line in evals.lines():
-            terminalreporter.write_line(line)
-        if config.stash[_RUN].eval_report:
-            terminalreporter.write_line(f"report: {config.stash[_RUN].eval_report}")
-    cleaned = config.stash.get(_CLEANED, None)
-    if cleaned is not None:
-        terminalreporter.write_line(f"pytest-aigw: {cleaned}")
 
 
 def _run(config: pytest.Config) -> _config.RunConfig:
@@ -291,6 +300,7 @@ def _live_gateway(run: _config.RunConfig) -> LiveGateway:
         gateway_base_url=run.gateway_base_url,
         api_base_url=run.api_base_url,
         tags=run.live_tags(),
+        max_retry_after=run.max_retry_after,
     )
 
 
@@ -343,17 +353,7 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
 
 def _judge(item: pytest.Item, gateway: MockGateway | LiveGateway) -> None:
     """Decide the eval test's verdicts; the fake takes them now, live ones go at the end."""
-    from dataclasses import asdict
-
-    from .evals import RESULT_PROPERTY, case_outcome, submit
-
-    report = item.stash.get(_CALL_REPORT, None)
-    if report is None or case_outcome(report) not in ("passed", "failed"):
-        return  # set-up errors, skips, xfails and xpasses say nothing about the answers
-    verdicts = gateway.verdicts.decide(gateway.log_ids, passed=report.passed)
-    if gateway.mode == "mock":
-        submit(gateway.logs, verdicts, timeout=10.0)
-    item.user_properties.append((RESULT_PROPERTY, [asdict(v) for v in verdicts]))
+    item.config.stash[_JUDGE].judge(item, gateway, item.stash.get(_CALL_REPORT, None))
 
 
 def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) -> M:

@@ -1,0 +1,229 @@
+"""The eval machinery as pytest plugin objects, registered by `pytest_aigw.plugin`.
+
+`EvalJudge` (every process, xdist workers included) decides each `aigw_eval` test's
+verdicts as it ends: the fake takes mock ones at once; live ones go to the journal on
+disk first, then travel with the test's report. `EvalSession` (the process where the
+reports meet) gathers the cases, sends the live run's verdicts and the journal's
+leftovers at the end within the submission deadline, writes the report, applies the
+pass-rate gate and prints the summary. With ``--aigw-eval-resubmit`` it only sends the
+leftovers.
+
+This module imports nothing heavy: the eval run itself loads with the first eval case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import _config
+
+if TYPE_CHECKING:
+    from .eval_journal import Journal, JournalWriter
+    from .eval_sending import Sending
+    from .evals import Deadline, EvalRun, LogVerdict
+    from .live import LiveGateway
+    from .mock import MockGateway
+
+__all__ = ["EvalJudge", "EvalSession"]
+
+
+class EvalJudge:
+    """Decides eval tests' verdicts; live ones are on disk before any network call."""
+
+    def __init__(self, run: _config.RunConfig, writer: JournalWriter | None) -> None:
+        self.run = run
+        self.writer = writer
+
+    def judge(
+        self, item: pytest.Item, gateway: MockGateway | LiveGateway, report: Any | None
+    ) -> None:
+        """Decide the verdicts of *item* from its call *report*; record or journal them."""
+        from dataclasses import asdict
+
+        from .evals import RESULT_PROPERTY, case_outcome, submit
+
+        if report is None or case_outcome(report) not in ("passed", "failed"):
+            return  # set-up errors, skips, xfails and xpasses say nothing about the answers
+        verdicts = gateway.verdicts.decide(gateway.log_ids, passed=report.passed)
+        if gateway.mode == "mock":
+            submit(gateway.logs, verdicts, timeout=10.0)
+        elif self.writer is not None:
+            self._journal(self.writer, item.nodeid, gateway, verdicts)
+        item.user_properties.append((RESULT_PROPERTY, [asdict(v) for v in verdicts]))
+
+    def _journal(
+        self, writer: JournalWriter, nodeid: str, gateway: Any, verdicts: list[LogVerdict]
+    ) -> None:
+        from .eval_journal import Entry
+
+        account_id, gateway_id, api = gateway.account_id, gateway.gateway_id, self.run.api_base_url
+        writer.write(
+            Entry(v.log_id, v.feedback, v.score, nodeid, writer.run, account_id, gateway_id, api)
+            for v in verdicts
+        )
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.close()  # no test judges after this; the lock goes, the file stays
+
+
+class EvalSession:
+    """Where the reports meet: the eval run, its sending, report, gate and summary.
+
+    The eval machinery loads with the first eval case's report: a run without eval
+    cases only counts its failures (and, in live mode, sends the journal's leftovers).
+    """
+
+    def __init__(
+        self, run: _config.RunConfig, journal: Journal | None, own_run: str, command: str
+    ) -> None:
+        self.run = run
+        self.journal = journal
+        self.own_run = own_run
+        self.command = command  # sends what is left, e.g. "pytest --aigw-eval-resubmit"
+        self.evals: EvalRun | None = None
+        self.failures_before = 0
+        self.sending: Sending | None = None
+        self.notes: list[str] = []
+        self.interrupted = False
+
+    def pytest_report_header(self) -> str | None:
+        """Announce, as a live run starts, the verdicts an earlier run left to send."""
+        if not self.run.live or self.journal is None:
+            return None
+        left = len(self.journal.leftovers(self.own_run))
+        if not left:
+            return None
+        return (
+            f"aigw: the eval journal holds {left} verdict(s) an earlier run left unsent;"
+            " they are sent at the end of this run"
+        )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.evals is None:
+            if _config.EVAL_MARKER not in dict(report.user_properties):
+                self.failures_before += report.failed
+                return
+            from .evals import EvalRun
+
+            self.evals = EvalRun(self.run.eval_min_pass_rate)
+            self.evals.other_failures = self.failures_before
+        self.evals.add(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from ._signals import held_interrupts
+
+        if self.run.live or self.run.resubmit:
+            try:
+                self._send()
+            except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) outside the calls
+                self.interrupted = True
+                self.notes.append(
+                    "interrupted while sending eval feedback: what is not verified stays in"
+                    f" the journal {self.journal}; send it with: {self.command}"
+                )
+        with held_interrupts():
+            self._finish(session)
+
+    def _send(self) -> None:
+        from .eval_sending import send
+        from .evals import Deadline
+
+        own = self.evals.pending() if self.evals is not None and self.run.live else []
+        deadline = Deadline(self.run.eval_submit_timeout)
+        with self.journal.sending() if self.journal else contextlib.nullcontext(True) as free:
+            leftovers = self.journal.leftovers(self.own_run) if self.journal and free else []
+            if not free:
+                self.notes.append(
+                    f"another run is sending the journal's leftovers ({self.journal});"
+                    " they stay with it"
+                )
+            if not (own or leftovers):
+                if self.run.resubmit:
+                    self.notes.append(f"the journal {self.journal} holds no verdicts to send")
+                return
+            self.sending = send(self.run, own, leftovers, deadline, self.journal)
+            self.interrupted = self.sending.interrupted
+            if self.journal is not None and free:
+                self.journal.compact()
+        self._note_unsent(deadline)
+
+    def _note_unsent(self, deadline: Deadline) -> None:
+        assert self.sending is not None
+        unsent = self.sending.unsent()
+        if not unsent:
+            return
+        if self.interrupted:
+            why = "interrupted while sending eval feedback: "
+        elif deadline.left() <= 0:
+            why = (
+                f"the eval submission deadline ({deadline.seconds:g} s,"
+                f" {_config.EVAL_SUBMIT_TIMEOUT.option}) passed: "
+            )
+        else:
+            why = ""
+        if self.journal is None:
+            self.notes.append(
+                f"{why}{len(unsent)} verdict(s) not verified are not kept: pytest's cache is"
+                f" off (-p no:cacheprovider); give {_config.EVAL_JOURNAL.option}=DIR to keep them"
+            )
+            return
+        self.notes.append(
+            f"{why}{len(unsent)} verdict(s) not verified stay in the journal {self.journal};"
+            f" send them with: {self.command}"
+        )
+
+    def _finish(self, session: pytest.Session) -> None:
+        if self.interrupted:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+        if self.run.resubmit and self.sending is not None and self.sending.unsent():
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        evals = self.evals
+        if evals is None:
+            return
+        if self.run.eval_report:
+            try:
+                evals.write_report(Path(self.run.eval_report))
+            except OSError as error:
+                self.notes.append(f"could not write the eval report: {error}")
+        if self.run.eval_min_pass_rate is not None and session.exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+        ):
+            failed = evals.other_failures or not evals.gate_met()
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        leftovers = self.sending.leftovers if self.sending is not None else []
+        if self.evals is None and not leftovers and not self.notes:
+            return
+        terminalreporter.write_sep("=", "pytest-aigw eval")
+        if self.evals is not None:
+            for line in self.evals.lines():
+                terminalreporter.write_line(line)
+            if self.run.eval_report:
+                terminalreporter.write_line(f"report: {self.run.eval_report}")
+        if leftovers:
+            for line in _leftover_lines(leftovers, self.journal):
+                terminalreporter.write_line(line)
+        for note in self.notes:
+            terminalreporter.write_line(f"pytest-aigw: {note}")
+
+
+def _leftover_lines(leftovers: list[Any], journal: Journal | None) -> list[str]:
+    verified = sum(v.verified for v in leftovers)
+    lines = [
+        f"journal: {len(leftovers)} verdict(s) left by an earlier run ({journal}):"
+        f" {verified} verified on the Logs API, {len(leftovers) - verified} not"
+    ]
+    problems = [f"{v.log_id}: {v.error}" for v in leftovers if v.error and not v.verified]
+    lines += [f"  {n}. {text}" for n, text in enumerate(problems, start=1)]
+    return lines
