@@ -106,6 +106,8 @@ class LoopbackServer:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         check_port(port)
+        if not isinstance(host, str) or "\x00" in host:
+            raise ConfigError(f"host must be a host name or an IP address, got {host!r}")
         self.handler = handler
         self.host = host
         self.port = port
@@ -411,15 +413,16 @@ def _loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> 
 def _bind(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port))
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the host, a label too long
+        if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
             reason = "the port is already in use by another process"
             fix = "pick another port, or port 0 for a free one"
         else:
-            reason = error.strerror or str(error)
+            reason = (getattr(error, "strerror", None) or str(error)).split(" (while attempting")[0]
             fix = "check the host (127.0.0.1 serves this machine only) and the port"
+        code = getattr(error, "errno", None) or 0
         raise ServerError(
-            error.errno or 0, f"pytest-aigw cannot serve on {host}:{port}: {reason}. Fix: {fix}."
+            code, f"pytest-aigw cannot serve on {host}:{port}: {reason}. Fix: {fix}."
         ) from None
 
 
