@@ -20,9 +20,11 @@ from ._server_limits import ServerLimits, Watchdog
 __all__ = ["BodyTooLarge", "Wire", "reason"]
 
 READ_SIZE = 65536
-# How long a refused connection is read (and the bytes dropped) before it is closed, so
-# that the client, still sending its request, reads our answer instead of a reset.
-LINGER_SECONDS = 1.0
+# A refused connection is read (the bytes dropped) before it is closed, so that a client
+# still sending its request reads our answer instead of a reset: while bytes keep coming,
+# up to LINGER_SECONDS in all; once the client falls silent, LINGER_SILENCE later.
+LINGER_SECONDS = 2.0
+LINGER_SILENCE = 0.2
 
 
 class BodyTooLarge(Exception):
@@ -136,7 +138,7 @@ def render(answer: Answer, *, head_only: bool = False) -> bytes:
 
 
 async def _discard_until_closed(reader: asyncio.StreamReader) -> None:
-    while await reader.read(READ_SIZE):
+    while await asyncio.wait_for(reader.read(READ_SIZE), LINGER_SILENCE):
         pass
 
 

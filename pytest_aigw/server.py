@@ -355,9 +355,9 @@ def _too_large(error: BodyTooLarge, cap: int) -> Answer:
     size = f"{error.size} bytes" if error.declared else f"more than {cap} bytes"
     return Answer(
         413,
-        f"the request body ({size}) is over the server's limit of {cap} bytes"
-        f" ({cap / 1024 / 1024:g} MB; Cloudflare's default request limit on the Free and Pro"
-        " plans is 100 MB). Send less, or raise max_body_size (serve --max-body-size).",
+        f"the request body ({size}) is over the server's limit of {cap} bytes (Cloudflare's"
+        " default request limit on the Free and Pro plans is 100 MB). Send less, or raise"
+        " max_body_size (serve --max-body-size).",
     )
 
 
