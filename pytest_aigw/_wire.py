@@ -51,6 +51,7 @@ class Wire:
         self.writer = writer
         self.limits = limits
         self.timed_out = False
+        self.body_size = 0  # of the last request body read, for `release_memory`
         self._task = task
         self._waiting_for_head = False
         self.watchdog = Watchdog(asyncio.get_running_loop(), self._expire)
@@ -104,10 +105,12 @@ class Wire:
             if isinstance(event, h11.Data):
                 size += len(event.data)
                 if size > cap:
+                    self.body_size = size
                     raise BodyTooLarge(size, declared=False)
                 parts.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
                 self.watchdog.disarm()
+                self.body_size = size
                 return b"".join(parts)
             else:  # the client hung up mid-body
                 raise ConnectionResetError("client closed the connection before sending its body")

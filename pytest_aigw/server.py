@@ -26,6 +26,7 @@ import h11
 import httpx
 
 from ._errors import AigwError, ConfigError
+from ._memory import RELEASE_AFTER, release_memory
 from ._request_target import Answer, resolve
 from ._server_limits import (
     DEFAULT_HEADER_TIMEOUT,
@@ -216,7 +217,13 @@ class LoopbackServer:
         peer = _peer(wire.writer)
         first = True
         try:
-            while await self._exchange(wire, peer, first):
+            while True:
+                more = await self._exchange(wire, peer, first)
+                if wire.body_size >= RELEASE_AFTER:  # the request is gone: free its memory
+                    wire.body_size = 0
+                    release_memory()
+                if not more:
+                    break
                 wire.conn.start_next_cycle()
                 first = False
         except asyncio.CancelledError:

@@ -423,3 +423,78 @@ def test_bad_limits_and_addresses_are_refused_at_the_call(
     assert message in str(caught.value)
     with pytest.raises(ConfigError):
         MockGatewayServer(**options)
+
+
+MEMORY = textwrap.dedent(
+    """
+    import gc, sys
+    from pathlib import Path
+    from pytest_aigw import MockGatewayServer
+
+    def rss():
+        status = Path("/proc/self/status").read_text()
+        return next(int(l.split()[1]) // 1024 for l in status.splitlines() if l.startswith("VmRSS"))
+
+    with MockGatewayServer(strict=False) as gateway:
+        print(gateway.url("openai") + "/chat/completions", flush=True)
+        for line in sys.stdin:
+            if line.strip() == "reset":
+                gateway.reset()
+            gc.collect()
+            print(rss(), flush=True)
+    """
+)
+
+
+def test_memory_returns_to_its_baseline_after_large_bodies() -> None:
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("reads resident memory from /proc (Linux)")
+    child = subprocess.Popen(
+        [sys.executable, "-c", MEMORY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+
+    def ask(command: str) -> int:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        child.stdin.write(command + "\n")
+        child.stdin.flush()
+        return int(child.stdout.readline())
+
+    try:
+        url = child.stdout.readline().strip()
+        pad = "x" * (40 * 2**20)
+        key = {"Authorization": "Bearer sk-test"}
+        requests.post(url, json={"model": "gpt-4o-mini", "messages": []}, headers=key, timeout=10)
+        baseline = ask("measure")
+        for _ in range(2):
+            body = {"model": "gpt-4o-mini", "messages": [], "user": pad}
+            assert requests.post(url, json=body, headers=key, timeout=60).status_code == 200
+        refused = requests.post(url, data=b"x" * (101 * 2**20), headers=key, timeout=60)
+        after = ask("reset")
+    finally:
+        child.communicate(timeout=10)
+    assert refused.status_code == 413
+    assert after - baseline < 20, (baseline, after)  # MiB
+
+
+def test_memory_is_handed_back_after_a_large_body_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_aigw import server as server_module
+    from pytest_aigw._memory import RELEASE_AFTER, release_memory
+
+    released: list[None] = []
+    monkeypatch.setattr(server_module, "release_memory", lambda: released.append(None))
+    with LoopbackServer(echo) as running:
+        requests.post(running.url + "/small", data=b"x" * 1000, timeout=10)
+        assert released == []
+        requests.post(running.url + "/large", data=b"x" * RELEASE_AFTER, timeout=10)
+        for _ in range(200):  # handed back just after the reply is sent
+            if released:
+                break
+            time.sleep(0.01)
+        assert released == [None]
+    release_memory()  # the real one: harmless wherever it runs
