@@ -4,8 +4,8 @@ RFC 9112 §3.2 names four target forms. An origin server serves origin-form
 (``GET /path``) and MUST accept absolute-form (``GET http://host:port/path``), using the
 target's authority and ignoring Host; ``OPTIONS *`` asks about the server as a whole;
 authority-form belongs to ``CONNECT``, which only a proxy serves. Whatever the form, a
-Host header that is missing (HTTP/1.1, refused by h11 already), repeated or malformed
-gets a 400. `resolve` turns each request into the origin-form target to serve, or into
+Host header that is missing (HTTP/1.1) or repeated (both refused by h11 already), or
+malformed gets a 400. `resolve` turns each request into the origin-form target to serve, or into
 the `Answer` the server gives instead.
 """
 
@@ -63,10 +63,9 @@ def resolve(
 
 
 def _check_host(hosts: list[bytes]) -> Answer | None:
-    if len(hosts) > 1:
-        return Answer(400, "the request has more than one Host header; send exactly one.")
+    # h11 refuses an HTTP/1.1 request with no Host, or with two; HTTP/1.0 may omit it.
     if not hosts:
-        return None  # HTTP/1.0 may omit it; h11 refuses an HTTP/1.1 request without one
+        return None
     match = _HOST.fullmatch(hosts[0])
     port = match.group(2) if match else None
     if match is None or (port and int(port) > 65535):

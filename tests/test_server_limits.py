@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -498,3 +499,119 @@ def test_memory_is_handed_back_after_a_large_body_only(monkeypatch: pytest.Monke
             time.sleep(0.01)
         assert released == [None]
     release_memory()  # the real one: harmless wherever it runs
+
+
+# --- corners -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("own_host", "target", "served"),
+    [
+        ("0.0.0.0", "http://10.1.2.3:8787/p", True),  # bound to every address: any name
+        ("::", "http://[fe80::1]:8787/p", True),
+        ("192.0.2.7", "http://192.0.2.7:8787/p", True),
+        ("192.0.2.7", "http://localhost:8787/p", False),  # not bound to loopback
+        ("127.0.0.1", "http://[::1]:8787/p", True),
+        ("127.0.0.1", "http://127.0.0.1/p", False),  # port 80 implied
+    ],
+)
+def test_which_absolute_targets_name_this_server(own_host: str, target: str, served: bool) -> None:
+    from pytest_aigw._request_target import resolve
+
+    answer = resolve(b"GET", target.encode(), [b"x"], own_host, 8787)
+    assert (answer == "/p") is served
+
+
+def test_port_80_may_be_left_out_of_an_absolute_target() -> None:
+    from pytest_aigw._request_target import resolve
+
+    assert resolve(b"GET", b"http://localhost/p?q", [], "127.0.0.1", 80) == "/p?q"
+
+
+def test_an_http_1_0_request_without_host_is_served(server: LoopbackServer) -> None:
+    assert send(server.port, b"GET /old HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_stopping_while_a_refusal_lingers_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    server = LoopbackServer(echo)
+    server.start()
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET * HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+        server.stop()  # the server still lingers on this connection, waiting for our close
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+
+
+def test_the_header_timeout_starts_again_with_the_next_request_on_a_connection() -> None:
+    with (
+        LoopbackServer(echo, header_timeout=0.3, idle_timeout=30) as running,
+        socket.create_connection(("127.0.0.1", running.port)) as sock,
+    ):
+        sock.sendall(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        time.sleep(0.5)  # idle past header_timeout, well within idle_timeout: still open
+        started = time.perf_counter()
+        sock.sendall(b"GET /2 HTTP/1.1\r\n")  # ...then half a head
+        data = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 408 ")
+    assert time.perf_counter() - started < 3
+
+
+def test_a_client_hanging_up_mid_body_is_answered_400(server: LoopbackServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        sock.shutdown(socket.SHUT_WR)
+        data = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 400 ")
+    assert b"malformed HTTP request: peer closed connection" in data
+
+
+def test_a_status_without_a_standard_reason_is_sent_without_one() -> None:
+    with LoopbackServer(lambda request: httpx.Response(599, text="odd")) as running:
+        data = send(running.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 599 \r\n")
+
+
+def test_without_a_descriptor_limit_the_cap_is_max_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_aigw import _server_limits
+
+    monkeypatch.setattr(_server_limits, "_descriptor_limit", lambda: None)
+    assert _server_limits.ServerLimits(max_connections=7).connection_cap() == 7
+
+
+def test_a_watchdog_disarmed_or_moved_later_does_not_fire_early() -> None:
+    from pytest_aigw._server_limits import Watchdog
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        fired: list[float] = []
+        started = loop.time()
+        watchdog = Watchdog(loop, lambda: fired.append(loop.time() - started))
+        watchdog.arm(0.05)
+        watchdog.disarm()
+        await asyncio.sleep(0.1)  # its timer ran, and found nothing to do
+        watchdog.arm(0.05)
+        watchdog.arm(0.15)  # later: the early timer sets itself again
+        await asyncio.sleep(0.3)
+        watchdog.close()
+        return fired
+
+    fired = asyncio.run(main())
+    assert len(fired) == 1
+    assert fired[0] >= 0.25
+
+
+def test_other_event_loop_errors_keep_asyncios_report(caplog: pytest.LogCaptureFixture) -> None:
+    from pytest_aigw.server import _loop_error
+
+    loop = asyncio.new_event_loop()
+    try:
+        _loop_error(loop, {"message": "something else", "exception": ValueError("x")})
+        _loop_error(loop, {"message": "accept", "exception": OSError(24, "Too many open files")})
+    finally:
+        loop.close()
+    messages = [record.getMessage() for record in caplog.records]
+    assert "something else" in messages
+    assert "out of file descriptors: new connections wait (Too many open files)" in messages
