@@ -13,13 +13,21 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import _json, settings
 from ._errors import AigwError, ConfigError
+from ._server_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_CONNECTIONS,
+    ServerLimits,
+)
+from .server import check_port
 
 if TYPE_CHECKING:
     from .served import MockGatewayServer
@@ -46,10 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=8787,
-        help="port to bind; 0 picks a free one (default: %(default)s)",
+        help="port to bind, 0-65535; 0 picks a free one (default: %(default)s)",
     )
+    _add_limits(serve)
     for entry in settings.settings():
         _add_setting(serve, entry)
     serve.add_argument(
@@ -60,6 +69,71 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    """Flags for the server's timeouts and caps (`ServerLimits`)."""
+    limits = parser.add_argument_group("server limits")
+    limits.add_argument(
+        "--header-timeout",
+        type=_limit(float, "header_timeout"),
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds a request head may take to arrive; then 408 (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=_limit(float, "idle_timeout"),
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds an idle keep-alive connection stays open (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_limit(int, "max_connections"),
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="connections served at once; more get a 503 (default: %(default)s, or fewer"
+        " if the file descriptor limit is lower)",
+    )
+    limits.add_argument(
+        "--max-body-size",
+        type=_limit(int, "max_body_size"),
+        default=DEFAULT_MAX_BODY_SIZE,
+        metavar="BYTES",
+        help="largest request body; more gets a 413 (default: %(default)s, 100 MB, Cloudflare's"
+        " default on the Free and Pro plans)",
+    )
+
+
+def _port(raw: str) -> int:
+    try:
+        port = int(raw)
+        check_port(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 to 65535 (0 picks a free port), got {raw!r}"
+        ) from None
+    return port
+
+
+def _limit(kind: Callable[[str], Any], name: str) -> Callable[[str], Any]:
+    """A flag's parser: *kind* of the text, then the check `ServerLimits` makes."""
+
+    def parse(raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{name} must be {what}, got {raw!r}") from None
+        try:
+            ServerLimits(**{name: value})
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    parse.__name__ = name  # argparse names the type in its own messages
+    return parse
 
 
 def _add_setting(parser: argparse.ArgumentParser, entry: settings.Setting[Any]) -> None:
@@ -106,12 +180,19 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     try:
         gateway = MockGatewayServer(
-            host=args.host, port=args.port, strict=False, **given_settings(args)
+            host=args.host,
+            port=args.port,
+            strict=False,
+            header_timeout=args.header_timeout,
+            idle_timeout=args.idle_timeout,
+            max_connections=args.max_connections,
+            max_body_size=args.max_body_size,
+            **given_settings(args),
         )
         if args.seed is not None:
             _seed(gateway, args.seed)
         gateway.start()
-    except AigwError as error:
+    except (AigwError, ValueError) as error:  # ConfigError, ServerError, a seed's bad value
         _fail(parser, str(error))
     stop = threading.Event()
     _stop_on_signals(stop)  # before the URLs go out: a script may signal as soon as it reads them
@@ -144,15 +225,20 @@ def _seed(gateway: MockGatewayServer, path: Path) -> None:
     items = _seed_items(path)
     try:
         gateway.seed_logs(items)
-    except ConfigError as error:
+    except (ValueError, RecursionError) as error:  # ConfigError, or a value nested too deep
         raise _SeedError(f"--seed {path}: {error}") from None
 
 
 def _seed_items(path: Path) -> list[Any]:
     try:
-        data = _json.loads(path.read_bytes())
-    except OSError as error:
-        raise _SeedError(f"cannot read --seed {path}: {error.strerror or error}") from None
+        raw = path.read_bytes()
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise _SeedError(f"cannot read --seed {path}: {reason}") from None
+    try:
+        data = _json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise _SeedError(f"--seed {path} is not UTF-8 text: {error}") from None
     except _json.JsonError as error:
         problem = "cannot be loaded" if error.limit else "is not valid JSON"
         raise _SeedError(f"--seed {path} {problem}: {error}") from None

@@ -6,6 +6,12 @@ from typing import Any
 
 import httpx
 
+from ._server_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_CONNECTIONS,
+)
 from .logs_api import is_logs_path
 from .mock import MockGateway
 from .server import LoopbackServer
@@ -24,8 +30,10 @@ class MockGatewayServer(MockGateway):
         with MockGatewayServer() as aigw:  # a free port on 127.0.0.1
             requests.post(aigw.url("openai") + "/chat/completions", json={...})
 
-    Takes `MockGateway`'s keyword arguments, plus *host* and *port* (0: a free one),
-    or *server* to be served by a running `LoopbackServer` (one shared by many tests).
+    Takes `MockGateway`'s keyword arguments, plus *host* and *port* (0: a free one) and
+    the `LoopbackServer` limits (*header_timeout*, *idle_timeout*, *max_connections*,
+    *max_body_size*) for a server of its own, or *server* to be served by a running
+    `LoopbackServer` (one shared by many tests).
     """
 
     def __init__(
@@ -34,11 +42,25 @@ class MockGatewayServer(MockGateway):
         host: str = "127.0.0.1",
         port: int = 0,
         server: LoopbackServer | None = None,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         **options: Any,
     ) -> None:
+        own = server is None
+        # Built (so checked) before the gateway: a bad limit leaves nothing half made.
+        server = server or LoopbackServer(
+            host=host,
+            port=port,
+            header_timeout=header_timeout,
+            idle_timeout=idle_timeout,
+            max_connections=max_connections,
+            max_body_size=max_body_size,
+        )
         super().__init__(**options)
-        self._owns_server = server is None
-        self.server = server or LoopbackServer(host=host, port=port)
+        self._owns_server = own
+        self.server = server
 
     @property
     def _gateway_root(self) -> str:

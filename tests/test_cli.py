@@ -237,3 +237,107 @@ def test_the_console_script_is_installed() -> None:
     )
     assert completed.stdout.startswith("usage: pytest-aigw serve [-h] [--host HOST] [--port PORT]")
     assert "Ctrl-C" in completed.stdout
+    assert "--max-body-size BYTES" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--port", "99999"],
+            "argument --port: must be a whole number from 0 to 65535 (0 picks a free port),"
+            " got '99999'",
+        ),
+        (
+            ["--port", "-1"],
+            "argument --port: must be a whole number from 0 to 65535 (0 picks a free port),"
+            " got '-1'",
+        ),
+        (
+            ["--header-timeout", "nan"],
+            "argument --header-timeout: header_timeout must be a finite number of seconds"
+            " above 0, got nan",
+        ),
+        (
+            ["--idle-timeout", "soon"],
+            "argument --idle-timeout: idle_timeout must be a number, got 'soon'",
+        ),
+        (
+            ["--max-connections", "0"],
+            "argument --max-connections: max_connections must be a whole number of at least 1,"
+            " got 0",
+        ),
+        (
+            ["--max-body-size", "1.5"],
+            "argument --max-body-size: max_body_size must be a whole number, got '1.5'",
+        ),
+    ],
+)
+def test_a_bad_server_flag_exits_2_with_one_error_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", *args])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"pytest-aigw serve: error: {message}"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("host", ["203.0.113.9", "127.0.0.1:80", "no such host"])
+def test_a_host_that_cannot_be_bound_exits_2_with_the_fix(
+    capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0", "--host", host])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pytest-aigw serve: error: pytest-aigw cannot serve on {host}:0: ")
+    assert err.endswith(
+        ". Fix: check the host (127.0.0.1 serves this machine only) and the port.\n"
+    )
+    assert "while attempting" not in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe[]", "--seed {path} is not UTF-8 text: "),
+        (b"[" * 100_000 + b"]" * 100_000, "--seed {path} "),
+    ],
+)
+def test_a_seed_file_that_is_not_json_text_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    path = tmp_path / "seed.json"
+    path.write_bytes(content)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0", "--seed", str(path)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pytest-aigw serve: error: " + message.format(path=path))
+    assert len(err.splitlines()) == 1
+
+
+def test_a_seed_path_that_is_a_directory_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0", "--seed", str(tmp_path)])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"pytest-aigw serve: error: cannot read --seed {tmp_path}: Is a directory\n"
+    )
+
+
+def test_the_server_flags_reach_the_server() -> None:
+    server = Served("--max-body-size", "10", "--quiet")
+    try:
+        url = server.urls["AIGW_GATEWAY_URL"] + "/openai/chat/completions"
+        response = requests.post(url, data=b"x" * 11, headers={"Authorization": "Bearer sk"})
+    finally:
+        code, _ = server.stop()
+    assert code == 0
+    assert response.status_code == 413
+    assert "over the server's limit of 10 bytes" in response.text
