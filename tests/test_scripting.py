@@ -276,7 +276,7 @@ def test_reset_forgets_calls_scripts_and_findings() -> None:
         (
             {"headers": {"x": 1}},
             "headers= must be a dict of header names to string values (ASCII, no line breaks),"
-                " got {'x': 1}",
+            " got {'x': 1}",
         ),
     ],
 )
