@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run = _config.run_config(config.getoption, config.getini)
         config.stash[_INI_SETTINGS] = _config.ini_settings(config.getini, run.gateway_id)
     except AigwError as error:
-        raise pytest.UsageError(f"pytest-aigw: {error}") from None
+        _usage_error(config, str(error))
     if run.live:
         missing = run.missing()
         if missing:
@@ -88,6 +88,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(gathers, "aigw-evals")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_SharesRunId(), "aigw-xdist")
+
+
+def _usage_error(config: pytest.Config, message: str) -> NoReturn:
+    """Stop the run with a usage line, as pytest does for a bad command-line value.
+
+    The same ``pytest: error:`` line whether the value came from the command line,
+    the environment or the ini file; the message names which.
+    """
+    parser = getattr(getattr(config, "_parser", None), "optparser", None)
+    if parser is not None:  # pytest's own parser: its usage line, its program name
+        parser.error(message)
+    raise pytest.UsageError(f"pytest: error: {message}")
 
 
 def _with_run_id(config: pytest.Config, run: _config.RunConfig) -> _config.RunConfig:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from ._errors import ConfigError
+from ._validation import fail, is_number, is_whole
 from .logstore import Log
 
 __all__ = ["logs_from_api"]
@@ -31,11 +32,11 @@ def _text(value: object) -> bool:
 
 
 def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return is_whole(value) and is_number(value)  # an int a float can hold
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number(value)  # NaN and infinities would break every later list call
 
 
 def _flag(value: object) -> bool:
@@ -87,25 +88,30 @@ def _created(value: object, where: str) -> float:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
         except ValueError:
             pass
-    raise ConfigError(
-        f"{where}: field 'created_at' must be an RFC 3339 time such as {_TIME_EXAMPLE!r},"
-        f" got {value!r}"
+    return fail(
+        f"{where}: field 'created_at'", value, f"an RFC 3339 time such as {_TIME_EXAMPLE!r}"
     )
+
+
+def _flat(value: object) -> bool:
+    return isinstance(value, str | bool) or is_number(value)
 
 
 def _metadata(value: object, where: str) -> dict[str, Any] | None:
     if isinstance(value, str):  # the OpenAPI schema's form: a JSON string
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = ...
     if value is None:
         return None
-    if isinstance(value, dict) and all(isinstance(v, str | int | float) for v in value.values()):
+    if isinstance(value, dict) and all(_flat(v) for v in value.values()):
         return dict(value)
-    raise ConfigError(
-        f"{where}: field 'metadata' must be a flat object of string, number and boolean"
-        f" values (or that object as a JSON string, or null), got {value!r}"
+    return fail(
+        f"{where}: field 'metadata'",
+        value,
+        "a flat object of string, finite number and boolean values (or that object as a"
+        " JSON string, or null)",
     )
 
 
@@ -118,7 +124,7 @@ def _body(value: object) -> bytes | None:
 def _log(number: int, item: object) -> Log:
     where = f"seeded log #{number}"
     if not isinstance(item, Mapping):
-        raise ConfigError(f"{where} must be an object as the Logs API returns it, got {item!r}")
+        fail(where, item, "an object as the Logs API returns it")
     where = f"seeded log #{number} (id {item.get('id')!r})"
     missing = [name for name in _REQUIRED if name not in item]
     if missing:
@@ -127,7 +133,7 @@ def _log(number: int, item: object) -> Log:
     for name, (check, rule, default) in _FIELDS.items():
         value = item.get(name, default)
         if (value is not None or name not in _OPTIONAL_NONE) and not check(value):
-            raise ConfigError(f"{where}: field {name!r} must be {rule}, got {value!r}")
+            fail(f"{where}: field {name!r}", value, rule)
         values[name] = value
     created = _created(item["created_at"], where)
     request, response = _body(item.get("request")), _body(item.get("response"))
