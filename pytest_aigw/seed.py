@@ -14,16 +14,18 @@ bodies `GET /logs/{id}/request` and `/response` return.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from ._errors import ConfigError
-from ._validation import fail, is_number, is_whole
+from ._validation import fail, is_number, is_whole, short_repr
 from .logstore import Log
 
 __all__ = ["logs_from_api"]
 
+_ID = re.compile(r'[!"$-.0->@-~]+')  # visible ASCII but "#", "/" and "?"
 _TIME_EXAMPLE = "2026-11-22T10:00:00.000Z"
 
 
@@ -53,7 +55,11 @@ def _in_range(low: float, high: float) -> Callable[[object], bool]:
 
 # field: (check, what it must be, default when absent; None default means required)
 _FIELDS: dict[str, tuple[Callable[[object], bool], str, Any]] = {
-    "id": (lambda v: _text(v) and bool(v), "a non-empty string", None),
+    "id": (
+        lambda v: isinstance(v, str) and _ID.fullmatch(v) is not None,
+        "a non-empty string of visible ASCII without '/', '?' or '#' (it goes in URLs)",
+        None,
+    ),
     "provider": (_text, "a string such as 'openai'", None),
     "model": (_text, "a string", None),
     "path": (_text, "a string", ""),
@@ -125,7 +131,7 @@ def _log(number: int, item: object) -> Log:
     where = f"seeded log #{number}"
     if not isinstance(item, Mapping):
         fail(where, item, "an object as the Logs API returns it")
-    where = f"seeded log #{number} (id {item.get('id')!r})"
+    where = f"seeded log #{number} (id {short_repr(item.get('id'))})"
     missing = [name for name in _REQUIRED if name not in item]
     if missing:
         raise ConfigError(f"{where}: missing required field(s) {', '.join(missing)}")
