@@ -40,6 +40,7 @@ __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway", "RootURL"]
 _Self = TypeVar("_Self", bound="MockGateway")
 
 API_STATUS = "429 or a server error status from 500 to 599"
+MAX_OUTAGES = 100_000  # each is kept until answered
 MAX_RETRY_AFTER = 86_400  # a day: the longest wait a Retry-After header sensibly asks for
 OPT_OUT_HINT = "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False)."
 
@@ -370,7 +371,7 @@ class MockGateway(Judging):
         """
         check_number("status=", status, min=429, max=599, integer=True, expected=API_STATUS)
         check("status=", status, status == 429 or status >= 500, API_STATUS)
-        check_number("times=", times, min=1, integer=True)
+        check_number("times=", times, min=1, max=MAX_OUTAGES, integer=True)
         expected = f"seconds from 0 to {MAX_RETRY_AFTER}, or None"
         check_number(
             "retry_after=",

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from ._errors import ConfigError
-from ._validation import fail, is_number, is_whole, short_repr
+from ._validation import check_json, fail, is_number, is_whole, short_repr
 from .logstore import Log
 
 __all__ = ["logs_from_api"]
@@ -121,10 +121,10 @@ def _metadata(value: object, where: str) -> dict[str, Any] | None:
     )
 
 
-def _body(value: object) -> bytes | None:
+def _body(value: object, where: str) -> bytes | None:
     if value is None:
         return None
-    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+    return (value if isinstance(value, str) else check_json(where, value)).encode()
 
 
 def _log(number: int, item: object) -> Log:
@@ -142,7 +142,8 @@ def _log(number: int, item: object) -> Log:
             fail(f"{where}: field {name!r}", value, rule)
         values[name] = value
     created = _created(item["created_at"], where)
-    request, response = _body(item.get("request")), _body(item.get("response"))
+    request = _body(item.get("request"), f"{where}: field 'request'")
+    response = _body(item.get("response"), f"{where}: field 'response'")
     known = {*_FIELDS, "created_at", "metadata", "request", "response"}
     return Log(
         **values,
