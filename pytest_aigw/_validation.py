@@ -139,7 +139,7 @@ def check_type(name: str, value: object, types: type[T] | tuple[type, ...], expe
 
 
 def _same(value: object, choice: object) -> bool:
-    if isinstance(value, bool) or isinstance(choice, bool) or value is None or choice is None:
+    if isinstance(value, bool) or isinstance(choice, bool):
         return value is choice  # 1 is not True, 0 is not False
     return isinstance(value, type(choice)) and value == choice
 
