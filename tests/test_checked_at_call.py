@@ -320,3 +320,143 @@ def test_log_settings_take_a_value_or_refuse_it(field: str, value: object) -> No
     except ConfigError:
         return
     _ask_models(_gateway(log_settings=log_settings))
+
+
+SEED = {"id": "a", "created_at": CREATED, "provider": "openai", "model": "m"}
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (
+            lambda gw: gw.seed_logs([{**SEED, "cost": math.nan}]),
+            "seeded log #1 (id 'a'): field 'cost' must be a number, got nan",
+        ),
+        (
+            lambda gw: gw.seed_logs([{**SEED, "metadata": {"a": math.inf}}]),
+            "seeded log #1 (id 'a'): field 'metadata' must be a flat object of string, finite"
+            " number and boolean values (or that object as a JSON string, or null), got {'a': inf}",
+        ),
+        (
+            lambda gw: gw.seed_logs([{**SEED, "request": {"a": math.nan}}]),
+            "seeded log #1 (id 'a'): field 'request' must be JSON-serialisable (Out of range",
+        ),
+        (
+            lambda gw: gw.clock.advance(math.nan),
+            "seconds= must be a number of seconds from 0 to 3.1536e+09",
+        ),
+        (
+            lambda gw: gw.fail_logs_api(429, retry_after=math.inf),
+            "retry_after= must be seconds from 0 to 86400, or None, got inf",
+        ),
+        (
+            lambda gw: gw.score(math.nan),
+            "aigw.score() value must be a number from 0 to 100, got nan",
+        ),
+        (lambda gw: gw.respond("hi", latency=math.inf), "latency= must be seconds from 0 to 3600"),
+        (lambda gw: gw.respond("hi", latency=10**400), "latency= must be seconds from 0 to 3600"),
+        (
+            lambda gw: gw.respond("hi", headers={"x-a": "é"}),
+            "headers= must be a dict of header names to string values (ASCII, no line breaks)",
+        ),
+        (lambda gw: gw.fail(500, headers={"x-a": "a\nb"}), "headers= must be a dict of header"),
+        (lambda gw: gw.respond(json={1, 2}), "json= must be JSON-serialisable (Object of type set"),
+        (lambda gw: gw.respond(json=[math.nan]), "json= must be JSON-serialisable (Out of range"),
+        (lambda gw: gw.respond(stream=1), "stream= must be True, False or None"),
+        (
+            lambda gw: gw.respond(tool_calls=[{"name": "f", "arguments": '{"a": NaN}'}]),
+            "tool_call arguments= must be a dict or a JSON object string",
+        ),
+        (lambda gw: gw.respond(usage={"input": 2**40}), "usage['input']= must be a whole number"),
+        (lambda gw: gw.fail(500, times=10**400), "times= must be a whole number >= 1, or None"),
+        (
+            lambda gw: gw.fail_logs_api(times=10**9),
+            "times= must be a whole number from 1 to 100000",
+        ),
+    ],
+)
+def test_what_would_break_the_fake_later_is_refused_at_the_call(call: Any, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        call(_gateway())
+    assert str(error.value).startswith(expected)
+
+
+@pytest.mark.parametrize("status", [430, 499, 520, 599])
+def test_an_error_status_http_names_no_phrase_for_is_answered(status: int) -> None:
+    gw = _gateway()
+    gw.fail(status)
+    gw.fail(status, origin="gateway", code=1)
+    for _ in range(2):
+        response = gw.handler(
+            httpx.Request("POST", gw.url("openai") + "/chat/completions", json=CHAT)
+        )
+        assert response.status_code == status
+        assert "Error" in response.text
+
+
+@pytest.mark.parametrize(
+    ("ini", "env", "args", "line"),
+    [
+        (
+            "",
+            {"PYTEST_AIGW_EVAL_MIN_PASS_RATE": "nan"},
+            [],
+            "*: error: PYTEST_AIGW_EVAL_MIN_PASS_RATE must be a pass rate from 0 to 1"
+            " (or 0% to 100%), got 'nan'",
+        ),
+        (
+            "aigw_visibility_lag = inf",
+            {},
+            [],
+            "*: error: ini aigw_visibility_lag: visibility_lag must be seconds >= 0, got inf",
+        ),
+        (
+            "aigw_detail_lag = nan",
+            {},
+            [],
+            "*: error: ini aigw_detail_lag: detail_lag must be seconds >= 0, got nan",
+        ),
+        (
+            "",
+            {},
+            ["--aigw-tag", "cost=1e400"],
+            "*: error: --aigw-tag tag 'cost' must be a number a float can hold, or text, got inf",
+        ),
+        (
+            "",
+            {"PYTEST_AIGW_MODE": "staging"},
+            [],
+            "*: error: PYTEST_AIGW_MODE must be mock or live, got 'staging'",
+        ),
+    ],
+)
+def test_a_bad_run_value_stops_the_run_with_a_usage_line(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    ini: str,
+    env: dict[str, str],
+    args: list[str],
+    line: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_x(): pass\n")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: usage: *", line])
+
+
+def test_a_nan_in_a_marker_is_refused_where_the_test_gives_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.aigw(visibility_lag=float("nan"))
+        def test_x(aigw):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["@pytest.mark.aigw: visibility_lag must be seconds >= 0, got nan"])
