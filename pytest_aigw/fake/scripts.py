@@ -25,7 +25,7 @@ from .._validation import (
     short_repr,
 )
 from .formats.base import ToolCall, Usage
-from .matchers import Asked, Matchers, matchers, shown
+from .matchers import MATCHER_NAMES, Asked, Matchers, matchers, shown
 from .replies import content_parts, finish_reason_of, tool_calls_of, usage_of
 
 __all__ = [
@@ -217,8 +217,8 @@ def _json_alone(json: Any, stream: object, **others: object) -> None:
 
 def _reply_action(
     content: Any,
-    json: Any,
     *,
+    json: Any,
     status: object,
     headers: object,
     stream: object,
@@ -248,86 +248,46 @@ def _reply_action(
     )
 
 
-def reply_script(
-    content: Any,
-    *,
-    json: Any,
-    status: int,
-    headers: Mapping[str, str],
-    stream: bool | None,
-    times: int | None,
-    latency: float,
-    cut_after: int | None,
-    optional: bool,
-    tool_calls: Any = None,
-    finish_reason: str | None = None,
-    usage: Any = None,
-    refusal: str | None = None,
-    **matcher_args: Any,
-) -> ScriptMaker:
-    """Check `aigw.respond(...)` arguments; return a builder for `ScriptBook.add`."""
-    chosen = matchers(**matcher_args)
-    times = _uses(times)
-    action = _reply_action(
-        content,
-        json,
-        status=status,
-        headers=headers,
-        stream=stream,
-        latency=latency,
-        cut_after=cut_after,
-        tool_calls=tool_calls,
-        finish_reason=finish_reason,
-        usage=usage,
-        refusal=refusal,
-    )
-    text = _call_text(
-        "respond",
-        action.function or action.content,
-        times,
-        **chosen.described(),
-        status=None if status == 200 else status,
-        json=json,
-        tool_calls=action.tool_calls,
-        finish_reason=finish_reason,
-        refusal=refusal,
-        stream=stream,
-    )
-    return lambda number: Script(number, action, chosen, times, optional, text)
+def _split(given: dict[str, Any]) -> Matchers:
+    """Take the matcher arguments out of *given*; check them and build their `Matchers`."""
+    return matchers(**{name: given.pop(name) for name in MATCHER_NAMES if name in given})
+
+
+def reply_script(content: Any, *, times: object, optional: bool, **given: Any) -> ScriptMaker:
+    """Check `aigw.respond(...)` arguments; return a builder for `ScriptBook.add`.
+
+    *given* holds the matchers and what `_reply_action` takes, by their `respond` names.
+    """
+    chosen, uses = _split(given), _uses(times)
+    action = _reply_action(content, **given)
+    shown_args = {
+        "status": None if action.status == 200 else action.status,
+        "json": given.get("json"),
+        "tool_calls": action.tool_calls,
+        **{key: given.get(key) for key in ("finish_reason", "refusal", "stream")},
+    }
+    leading = action.function or action.content
+    text = _call_text("respond", leading, uses, **chosen.described(), **shown_args)
+    return lambda number: Script(number, action, chosen, uses, optional, text)
 
 
 def failure_script(
-    status: int | str,
-    *,
-    code: int | None,
-    message: str | None,
-    origin: str | None,
-    headers: Mapping[str, str],
-    times: int | None,
-    optional: bool,
-    gateway_codes: Mapping[int, Any],
-    **matcher_args: Any,
+    status: object, *, times: object, optional: bool, gateway_codes: Mapping[int, Any], **given: Any
 ) -> ScriptMaker:
     """Check `aigw.fail(...)` arguments; return a builder for `ScriptBook.add`."""
-    chosen = matchers(**matcher_args)
-    times = _uses(times)
-    action = _failure_action(status, code, message, origin, headers, gateway_codes)
-    text = _call_text(
-        "fail",
-        status,
-        times,
-        code=code,
-        message=message,
-        **chosen.described(),
-    )
-    return lambda number: Script(number, action, chosen, times, optional, text)
+    chosen, uses = _split(given), _uses(times)
+    action = _failure_action(status, gateway_codes=gateway_codes, **given)
+    shown_args = {"code": given.get("code"), "message": given.get("message")}
+    text = _call_text("fail", status, uses, **shown_args, **chosen.described())
+    return lambda number: Script(number, action, chosen, uses, optional, text)
 
 
 def _failure_action(
     status: object,
-    code: object,
-    message: object,
-    origin: object,
+    *,
+    code: object = None,
+    message: object = None,
+    origin: object = None,
     headers: object,
     gateway_codes: Mapping[int, Any],
 ) -> Failure:
