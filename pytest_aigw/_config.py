@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import settings
 from ._errors import ConfigError
+from ._validation import check, check_number, fail
 from .settings import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID
 
 if TYPE_CHECKING:
@@ -272,7 +273,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
     mode, where = first(MODE)
     mode = (mode or "mock").strip().lower()
     if mode not in MODES:
-        raise ConfigError(f"{where} must be mock or live, got {mode!r}")
+        fail(where, mode, "mock or live")
     gateway_id, _ = first(GATEWAY)
     run_id, _ = first(RUN_ID)
     cleanup, where_cleanup = first(CLEANUP)
@@ -377,8 +378,7 @@ def _rate(value: str | None, where: str) -> float | None:
         rate = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
     except ValueError:
         rate = -1.0
-    if not 0 <= rate <= 1:
-        raise ConfigError(f"{where} must be a pass rate from 0 to 1 (or 0% to 100%), got {value!r}")
+    check(where, value, 0 <= rate <= 1, "a pass rate from 0 to 1 (or 0% to 100%)")
     return rate
 
 
@@ -387,7 +387,7 @@ def _base_url(value: str | None, where: str, default: str) -> str:
         return default
     url = value.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where} must be an http:// or https:// URL, got {value!r}")
+        fail(where, value, "an http:// or https:// URL")
     return url
 
 
@@ -400,17 +400,22 @@ def _tags(value: str | Sequence[str] | None, where: str) -> dict[str, object]:
     for item in (part.strip() for part in items):
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"{where} takes KEY=VALUE tags, got {item!r}")
-        tags[key.strip()] = _tag_value(raw.strip())
+            fail(where, item, "KEY=VALUE tags")
+        tags[key.strip()] = _tag_value(raw.strip(), f"{where} tag {key.strip()!r}")
     return tags
 
 
-def _tag_value(raw: str) -> object:
+def _tag_value(raw: str, where: str) -> object:
+    """A JSON number or boolean stays one; anything else (NaN and Infinity too) is text."""
     try:
-        value = json.loads(raw)
-    except ValueError:
+        value = json.loads(raw, parse_constant=lambda constant: raw)
+    except (ValueError, RecursionError):
         return raw
-    return value if isinstance(value, bool | int | float) else raw
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return check_number(where, value, expected="a number a float can hold, or text")
+    return raw
 
 
 def _flag(value: object, where: str) -> bool:
@@ -421,7 +426,7 @@ def _flag(value: object, where: str) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise ConfigError(f"{where} must be 1/true/yes or 0/false/no, got {value!r}")
+    return fail(where, value, "1/true/yes or 0/false/no")
 
 
 def marker_options() -> tuple[str, ...]:

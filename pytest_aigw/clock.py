@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
-from ._errors import ConfigError
+from ._validation import check_number
 
-__all__ = ["Clock"]
+__all__ = ["MAX_OFFSET", "Clock"]
+
+MAX_OFFSET = 100 * 365 * 24 * 3600.0  # a century: timestamps stay within what dates can show
 
 
 class Clock:
@@ -27,13 +29,13 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by *seconds* (e.g. past a cache TTL)."""
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-            raise ConfigError(
-                f"Clock.advance() takes a number of seconds >= 0, got {seconds!r};"
-                " the clock only moves forward"
-            )
         with self._lock:
-            self._offset += seconds
+            room = MAX_OFFSET - self._offset
+            expected = (
+                f"a number of seconds from 0 to {room:g} (the clock only moves forward,"
+                f" {MAX_OFFSET:g} seconds in all)"
+            )
+            self._offset += check_number("seconds=", seconds, min=0, max=room, expected=expected)
 
     def __repr__(self) -> str:
         return f"<Clock offset={self._offset:+g}s>"

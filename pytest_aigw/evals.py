@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import EVAL_MARKER as EVAL_PROPERTY
 from ._errors import ConfigError
+from ._validation import check_number
 
 if TYPE_CHECKING:
     from .client import LogsClient
@@ -62,12 +63,7 @@ class Verdicts:
 
     def set(self, kind: str, value: float, log_id: str | None, known: Sequence[str]) -> None:
         low, high = (-1, 1) if kind == "feedback" else (0, 100)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not low <= value <= high
-        ):
-            raise ConfigError(f"aigw.{kind}() takes a number from {low} to {high}, got {value!r}")
+        check_number(f"aigw.{kind}() value", value, min=low, max=high)
         if log_id is not None and log_id not in known:
             raise ConfigError(
                 f"aigw.{kind}(log_id={log_id!r}): this test produced no such log;"

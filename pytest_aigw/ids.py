@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Literal, get_args
 
-from ._errors import ConfigError
+from ._validation import fail
 
 __all__ = [
     "DEFAULT_ID_FORMAT",
@@ -76,9 +76,10 @@ def check_id_format(value: object, where: str = "id_format") -> IdFormat:
         if isinstance(value, str) and value == known:
             return known
     allowed = " or ".join(repr(name) for name in ID_FORMATS)
-    raise ConfigError(
-        f"{where} must be {allowed} (the gateway issues 'uuid7' since 2026-10-08; 'ulid'"
-        f" for older accounts' logs), got {value!r}"
+    return fail(
+        where,
+        value,
+        f"{allowed} (the gateway issues 'uuid7' since 2026-10-08; 'ulid' for older accounts' logs)",
     )
 
 

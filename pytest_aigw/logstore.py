@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any, Literal
 
-from ._errors import ConfigError
+from ._validation import fail
 from .metadata import MetadataValue
 from .settings import check
 
@@ -76,7 +76,7 @@ class LogSettings:
 def log_settings_fields(value: object, name: str = "log_settings") -> dict[str, Any]:
     """The fields of *value*, a `LogSettings`, by name; `ConfigError` if it is not one."""
     if not isinstance(value, LogSettings):
-        raise ConfigError(f"{name} must be a pytest_aigw.LogSettings(...), got {value!r}")
+        fail(name, value, "a pytest_aigw.LogSettings(...)")
     return asdict(value)
 
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import httpx
 
 from . import settings
-from ._errors import ConfigError, GatewayCheckError
+from ._errors import GatewayCheckError
+from ._validation import check, check_number, fail
 from .calls import Call, CallList
 from .clock import Clock
 from .evals import Judging
@@ -42,6 +43,9 @@ __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway", "RootURL"]
 
 _Self = TypeVar("_Self", bound="MockGateway")
 
+API_STATUS = "429 or a server error status from 500 to 599"
+MAX_OUTAGES = 100_000  # each is kept until answered
+MAX_RETRY_AFTER = 86_400  # a day: the longest wait a Retry-After header sensibly asks for
 OPT_OUT_HINT = "To turn these checks off for one test, mark it @pytest.mark.aigw(strict=False)."
 
 
@@ -76,7 +80,7 @@ class RootURL(str):
 
     def __call__(self, provider: str) -> str:
         if not isinstance(provider, str) or not provider or "/" in provider.strip("/"):
-            raise ConfigError(f"provider must be a slug such as 'openai', got {provider!r}")
+            fail("provider", provider, "a slug such as 'openai'")
         return f"{self.gateway_url}/{provider.strip('/')}"
 
 
@@ -315,7 +319,7 @@ class MockGateway(Judging):
             match=match,
             status=status,
             json=json,
-            headers=headers or {},
+            headers={} if headers is None else headers,
             stream=stream,
             times=times,
             latency=latency,
@@ -368,7 +372,7 @@ class MockGateway(Judging):
             tool_result=tool_result,
             body=body,
             match=match,
-            headers=headers or {},
+            headers={} if headers is None else headers,
             times=times,
             optional=optional,
             gateway_codes=GATEWAY_ERRORS,
@@ -426,24 +430,18 @@ class MockGateway(Judging):
         A 429 carries the API's rate-limit error (code 971); *retry_after* adds a
         ``Retry-After`` header (seconds). Clients are expected to retry.
         """
-        if (
-            isinstance(status, bool)
-            or not isinstance(status, int)
-            or not (status == 429 or 500 <= status <= 599)
-        ):
-            raise ConfigError(f"fail_logs_api(status=...) must be 429 or 500-599, got {status!r}")
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise ConfigError(
-                f"fail_logs_api(times=...) must be a whole number >= 1, got {times!r}"
-            )
-        if retry_after is not None and (
-            isinstance(retry_after, bool)
-            or not isinstance(retry_after, int | float)
-            or retry_after < 0
-        ):
-            raise ConfigError(
-                f"fail_logs_api(retry_after=...) must be seconds >= 0, got {retry_after!r}"
-            )
+        check_number("status=", status, min=429, max=599, integer=True, expected=API_STATUS)
+        check("status=", status, status == 429 or status >= 500, API_STATUS)
+        check_number("times=", times, min=1, max=MAX_OUTAGES, integer=True)
+        expected = f"seconds from 0 to {MAX_RETRY_AFTER}, or None"
+        check_number(
+            "retry_after=",
+            retry_after,
+            min=0,
+            max=MAX_RETRY_AFTER,
+            optional=True,
+            expected=expected,
+        )
         self._logs_api.fail_next(status, times, retry_after)
 
     @property

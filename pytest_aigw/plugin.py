@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
@@ -103,7 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         names = _config.redact_names(config.getoption, config.getini)
         config.stash[_REDACTED_BEFORE] = redaction.use_extra_names(names)
     except AigwError as error:
-        raise pytest.UsageError(f"pytest-aigw: {error}") from None
+        _usage_error(config, str(error))
     if run.live:
         missing = run.missing()
         if missing:
@@ -189,6 +189,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     # A run inside another (pytester, in process) gives the outer one its names back.
     if _REDACTED_BEFORE in config.stash:
         redaction.restore_extra_names(config.stash[_REDACTED_BEFORE])
+
+
+def _usage_error(config: pytest.Config, message: str) -> NoReturn:
+    """Stop the run with a usage line, as pytest does for a bad command-line value.
+
+    The same ``pytest: error:`` line whether the value came from the command line,
+    the environment or the ini file; the message names which.
+    """
+    parser = getattr(getattr(config, "_parser", None), "optparser", None)
+    if parser is not None:  # pytest's own parser: its usage line, its program name
+        parser.error(message)
+    raise pytest.UsageError(f"pytest: error: {message}")
 
 
 def _with_run_id(config: pytest.Config, run: _config.RunConfig) -> _config.RunConfig:

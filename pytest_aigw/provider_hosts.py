@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ._errors import ConfigError
+from ._validation import fail
 
 __all__ = ["CLOUDFLARE_HOSTS", "PROVIDER_HOSTS", "HostRule", "ProviderHosts", "host_patterns"]
 
@@ -86,14 +87,16 @@ def host_patterns(value: Iterable[object], where: str) -> tuple[str, ...]:
     Raises `ConfigError` naming *where* for anything but a bare host name (``*`` allowed).
     """
     if isinstance(value, str | bytes):
-        raise ConfigError(f"{where} must be a list of host names, got {value!r}")
+        fail(where, value, "a list of host names")
     patterns = []
     for item in value:
         pattern = item.strip().lower() if isinstance(item, str) else ""
         if not _HOST_PATTERN.fullmatch(pattern):
-            raise ConfigError(
-                f"{where} must be host names such as api.example.com, one per line"
-                f" (* stands for any characters but a dot), got {item!r}"
+            fail(
+                where,
+                item,
+                "host names such as api.example.com, one per line"
+                " (* stands for any characters but a dot)",
             )
         taken = next((h for h in CLOUDFLARE_HOSTS if HostRule(pattern, None).matches(h)), None)
         if taken is not None:

@@ -13,17 +13,19 @@ bodies `GET /logs/{id}/request` and `/response` return.
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from . import _json
 from ._errors import ConfigError
+from ._validation import check_json, fail, is_number, is_whole, short_repr
 from .logstore import Log
 
 __all__ = ["logs_from_api"]
 
+_ID = re.compile(r'[!"$-.0->@-~]+')  # visible ASCII but "#", "/" and "?"
 _TIME_EXAMPLE = "2026-11-22T10:00:00.000Z"
 
 
@@ -32,11 +34,11 @@ def _text(value: object) -> bool:
 
 
 def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return is_whole(value) and is_number(value)  # an int a float can hold
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number(value)  # NaN and infinities would break every later list call
 
 
 def _flag(value: object) -> bool:
@@ -53,7 +55,11 @@ def _in_range(low: float, high: float) -> Callable[[object], bool]:
 
 # field: (check, what it must be, default when absent; None default means required)
 _FIELDS: dict[str, tuple[Callable[[object], bool], str, Any]] = {
-    "id": (lambda v: _text(v) and bool(v), "a non-empty string", None),
+    "id": (
+        lambda v: isinstance(v, str) and _ID.fullmatch(v) is not None,
+        "a non-empty string of visible ASCII without '/', '?' or '#' (it goes in URLs)",
+        None,
+    ),
     "provider": (_text, "a string such as 'openai'", None),
     "model": (_text, "a string", None),
     "path": (_text, "a string", ""),
@@ -88,10 +94,13 @@ def _created(value: object, where: str) -> float:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
         except ValueError:
             pass
-    raise ConfigError(
-        f"{where}: field 'created_at' must be an RFC 3339 time such as {_TIME_EXAMPLE!r},"
-        f" got {value!r}"
+    return fail(
+        f"{where}: field 'created_at'", value, f"an RFC 3339 time such as {_TIME_EXAMPLE!r}"
     )
+
+
+def _flat(value: object) -> bool:
+    return isinstance(value, str | bool) or is_number(value)
 
 
 def _metadata(value: object, where: str) -> dict[str, Any] | None:
@@ -102,25 +111,27 @@ def _metadata(value: object, where: str) -> dict[str, Any] | None:
             value = ...
     if value is None:
         return None
-    if isinstance(value, dict) and all(isinstance(v, str | int | float) for v in value.values()):
+    if isinstance(value, dict) and all(_flat(v) for v in value.values()):
         return dict(value)
-    raise ConfigError(
-        f"{where}: field 'metadata' must be a flat object of string, number and boolean"
-        f" values (or that object as a JSON string, or null), got {value!r}"
+    return fail(
+        f"{where}: field 'metadata'",
+        value,
+        "a flat object of string, finite number and boolean values (or that object as a"
+        " JSON string, or null)",
     )
 
 
-def _body(value: object) -> bytes | None:
+def _body(value: object, where: str) -> bytes | None:
     if value is None:
         return None
-    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+    return (value if isinstance(value, str) else check_json(where, value)).encode()
 
 
 def _log(number: int, item: object) -> Log:
     where = f"seeded log #{number}"
     if not isinstance(item, Mapping):
-        raise ConfigError(f"{where} must be an object as the Logs API returns it, got {item!r}")
-    where = f"seeded log #{number} (id {item.get('id')!r})"
+        fail(where, item, "an object as the Logs API returns it")
+    where = f"seeded log #{number} (id {short_repr(item.get('id'))})"
     missing = [name for name in _REQUIRED if name not in item]
     if missing:
         raise ConfigError(f"{where}: missing required field(s) {', '.join(missing)}")
@@ -128,10 +139,11 @@ def _log(number: int, item: object) -> Log:
     for name, (check, rule, default) in _FIELDS.items():
         value = item.get(name, default)
         if (value is not None or name not in _OPTIONAL_NONE) and not check(value):
-            raise ConfigError(f"{where}: field {name!r} must be {rule}, got {value!r}")
+            fail(f"{where}: field {name!r}", value, rule)
         values[name] = value
     created = _created(item["created_at"], where)
-    request, response = _body(item.get("request")), _body(item.get("response"))
+    request = _body(item.get("request"), f"{where}: field 'request'")
+    response = _body(item.get("response"), f"{where}: field 'response'")
     known = {*_FIELDS, "created_at", "metadata", "request", "response"}
     return Log(
         **values,

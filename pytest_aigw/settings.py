@@ -31,7 +31,6 @@ This module imports nothing heavy: the plugin reads the ini keys at start-up.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from functools import cache
 from typing import Annotated, Any, Generic, Literal, TypedDict, TypeVar, get_type_hints
 
 from ._errors import ConfigError
+from ._validation import fail, is_number
 from .fake.options import MAX_CACHE_TTL
 from .ids import ID_FORMATS, IdFormat, check_id_format
 
@@ -94,7 +94,7 @@ class Kind(Generic[T]):
 def _rule(rule: str, accepts: Callable[[object], bool]) -> Callable[[object, str], Any]:
     def check(value: object, name: str) -> object:
         if not accepts(value):
-            raise ConfigError(f"{name} must be {rule}, got {value!r}")
+            fail(name, value, rule)
         return value
 
     return check
@@ -138,13 +138,9 @@ def _number(raw: str) -> object:
         return raw
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def seconds() -> Kind[float]:
     """A duration in seconds, 0 or more."""
-    check = _rule("seconds >= 0", lambda v: _is_number(v) and v >= 0)  # type: ignore[operator]
+    check = _rule("seconds >= 0", lambda v: is_number(v) and v >= 0)  # type: ignore[operator]
     return Kind(check, _number, "seconds >= 0", "SECONDS")
 
 
@@ -230,7 +226,7 @@ def _host_patterns() -> Kind[tuple[str, ...]]:
         from .provider_hosts import host_patterns  # checked against the fake's own hosts
 
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{name} must be a list of host names, got {value!r}")
+            fail(name, value, "a list of host names")
         return host_patterns(value, name)
 
     return Kind(check, _parse_strings, "a list of host names (* allowed)", "HOST", many=True)

@@ -457,7 +457,10 @@ def test_a_json_reply_to_a_stream_request_is_a_finding() -> None:
             {"usage": {"prompt": 1}},
             "usage= must be a dict of token counts with keys from input, output, cached, reasoning",
         ),
-        ({"usage": {"input": -1}}, "usage['input']= must be a whole number of tokens >= 0, got -1"),
+        (
+            {"usage": {"input": -1}},
+            "usage['input']= must be a whole number of tokens from 0 to 2147483647, got -1",
+        ),
         ({"refusal": 3}, "refusal= must be a string, got 3"),
         ({"prompt": 3}, "prompt= must be a string or a compiled regex (re.compile(...)), got 3"),
         ({"metadata": "u=1"}, "metadata= must be a dict (a subset to find), got 'u=1'"),

@@ -283,13 +283,13 @@ def test_provider_hosts_ini_adds_hosts_with_patterns(pytester: pytest.Pytester) 
     [
         (
             "https://api.acme.ai/v1",
-            "ERROR: pytest-aigw: ini aigw_provider_hosts: provider_hosts must be host names such as"
+            "*: error: ini aigw_provider_hosts: provider_hosts must be host names such as"
             " api.example.com, one per line (* stands for any characters but a dot), got"
             " 'https://api.acme.ai/v1'",
         ),
         (
             "*.ai.cloudflare.com",
-            "ERROR: pytest-aigw: ini aigw_provider_hosts: provider_hosts: '*.ai.cloudflare.com'"
+            "*: error: ini aigw_provider_hosts: provider_hosts: '*.ai.cloudflare.com'"
             " matches gateway.ai.cloudflare.com, which the fake gateway answers on; list only"
             " model providers' own hosts",
         ),

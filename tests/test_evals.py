@@ -184,7 +184,7 @@ def test_a_bad_gate_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "ERROR: pytest-aigw: --aigw-eval-min-pass-rate must be a pass rate from 0 to 1"
+            "*: error: --aigw-eval-min-pass-rate must be a pass rate from 0 to 1"
             " (or 0% to 100%), got 'high'"
         ]
     )
@@ -193,9 +193,9 @@ def test_a_bad_gate_is_a_usage_error(pytester: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        ("aigw.score(101)", "aigw.score() takes a number from 0 to 100, got 101"),
-        ("aigw.score(True)", "aigw.score() takes a number from 0 to 100, got True"),
-        ("aigw.feedback(2)", "aigw.feedback() takes a number from -1 to 1, got 2"),
+        ("aigw.score(101)", "aigw.score() value must be a number from 0 to 100, got 101"),
+        ("aigw.score(True)", "aigw.score() value must be a number from 0 to 100, got True"),
+        ("aigw.feedback(2)", "aigw.feedback() value must be a number from -1 to 1, got 2"),
         (
             "aigw.feedback(1, log_id='nope')",
             "aigw.feedback(log_id='nope'): this test produced no such log; its log ids are []",

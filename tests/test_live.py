@@ -351,7 +351,7 @@ def test_live_mode_names_only_what_is_missing(
             ["--aigw-api-base-url=api.example.com"],
             "--aigw-api-base-url must be an http:// or https:// URL, got 'api.example.com'",
         ),
-        (["--aigw-tag", "oops"], "--aigw-tag takes KEY=VALUE tags, got 'oops'"),
+        (["--aigw-tag", "oops"], "--aigw-tag must be KEY=VALUE tags, got 'oops'"),
     ],
 )
 def test_bad_settings_are_usage_errors(
@@ -359,7 +359,7 @@ def test_bad_settings_are_usage_errors(
 ) -> None:
     result = run(pytester, "def test_nothing(): pass", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: pytest-aigw: {message}"])
+    result.stderr.fnmatch_lines([f"*: error: {message}"])
 
 
 def test_command_line_beats_environment_beats_ini(

@@ -78,7 +78,7 @@ def test_credentials_come_from_the_environment_and_never_show_in_the_repr() -> N
     [
         ({"aigw_gateway_base_url": "ftp://x"}, {}, "--aigw-gateway-base-url must be an http"),
         ({}, {"PYTEST_AIGW_CLEANUP": "maybe"}, "PYTEST_AIGW_CLEANUP must be 1/true/yes"),
-        ({}, {"PYTEST_AIGW_TAGS": "a=1,=2"}, "PYTEST_AIGW_TAGS takes KEY=VALUE tags, got '=2'"),
+        ({}, {"PYTEST_AIGW_TAGS": "a=1,=2"}, "PYTEST_AIGW_TAGS must be KEY=VALUE tags, got '=2'"),
     ],
 )
 def test_bad_settings_name_where_they_came_from(

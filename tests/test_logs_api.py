@@ -543,9 +543,9 @@ def test_reset_forgets_scripted_outages(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"status": 404}, "fail_logs_api(status=...) must be 429 or 500-599, got 404"),
-        ({"times": 0}, "fail_logs_api(times=...) must be a whole number >= 1, got 0"),
-        ({"retry_after": -1}, "fail_logs_api(retry_after=...) must be seconds >= 0, got -1"),
+        ({"status": 404}, "status= must be 429 or a server error status from 500 to 599, got 404"),
+        ({"times": 0}, "times= must be a whole number from 1 to 100000, got 0"),
+        ({"retry_after": -1}, "retry_after= must be seconds from 0 to 86400, or None, got -1"),
     ],
 )
 def test_fail_logs_api_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:

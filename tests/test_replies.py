@@ -148,7 +148,7 @@ def test_usage_counts_left_out_are_estimated_or_zero() -> None:
 USAGE = (
     "usage= must be a dict of token counts with keys from input, output, cached, reasoning, got "
 )
-COUNT = "= must be a whole number of tokens >= 0, got "
+COUNT = "= must be a whole number of tokens from 0 to 2147483647, got "
 
 
 @pytest.mark.parametrize(

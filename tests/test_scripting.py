@@ -270,12 +270,13 @@ def test_reset_forgets_calls_scripts_and_findings() -> None:
         ({"status": 700}, "status= must be an HTTP status from 100 to 599, got 700"),
         ({"provider": "Open AI"}, "provider= must be a provider slug such as 'openai'"),
         ({"model": 4}, "model= must be a string or a compiled regex"),
-        ({"latency": -1}, "latency= must be seconds >= 0, got -1"),
+        ({"latency": -1}, "latency= must be seconds from 0 to 3600, got -1"),
         ({"cut_after": -1}, "cut_after= must be a number of chunks >= 0, got -1"),
         ({"stream": "yes"}, "stream= must be True, False or None"),
         (
             {"headers": {"x": 1}},
-            "headers= must be a dict of header names to string values, got {'x': 1}",
+            "headers= must be a dict of header names to string values (ASCII, no line breaks),"
+            " got {'x': 1}",
         ),
     ],
 )

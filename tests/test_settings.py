@@ -151,9 +151,7 @@ def test_ini_rejects_a_bad_value_with_the_same_message_at_start_up(
 ) -> None:
     result = run(pytester, f"aigw_{name} = {EXAMPLES[name][2]}\n", "def test_x(): pass\n")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [f"ERROR: pytest-aigw: ini aigw_{name}: {message(name, as_text=True)}"]
-    )
+    result.stderr.fnmatch_lines([f"*: error: ini aigw_{name}: {message(name, as_text=True)}"])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -244,7 +242,7 @@ def test_a_bad_gateway_option_is_a_usage_error(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("--aigw-gateway", "Bad Id")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: pytest-aigw: --aigw-gateway or PYTEST_AIGW_GATEWAY_ID: gateway_id must be 1-64*"]
+        ["*: error: --aigw-gateway or PYTEST_AIGW_GATEWAY_ID: gateway_id must be 1-64*"]
     )
 
 

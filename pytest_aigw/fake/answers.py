@@ -285,6 +285,14 @@ def _prompt(body: Json | None) -> object:
     return body
 
 
+def _phrase(status: int) -> str:
+    """The reason phrase of *status*; a generic one where HTTP names none (430, 599)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Error" if status < 500 else "Server Error"
+
+
 def failure_answer(job: Job, failure: Failure) -> Answer:
     """The error (or network fault) *failure* scripts for *job*."""
     if failure.fault == "timeout":
@@ -297,10 +305,10 @@ def failure_answer(job: Job, failure: Failure) -> Answer:
         fault = GatewayFault(
             status,
             failure.code if failure.code is not None else known.code if known else 0,
-            failure.message or (known.message if known else HTTPStatus(status).phrase),
+            failure.message or (known.message if known else _phrase(status)),
         )
         return replace(gateway_answer(fault), headers=failure.headers, model=job.model)
-    message = failure.message or HTTPStatus(status).phrase
+    message = failure.message or _phrase(status)
     body = compact_bytes(job.api.error(status, message))
     return Answer(
         status, (body,), headers=failure.headers, retryable=_retryable(status), model=job.model

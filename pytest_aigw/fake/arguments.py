@@ -1,8 +1,8 @@
-"""One place, one message form for what a test gives `respond`, `fail` and their helpers.
+"""What a test gives `respond`, `fail` and their helpers: keyword names, user frames.
 
-Every message about a bad argument reads ``{name}= must be {what is allowed}, got {the
-value}``, so a test author sees at once which argument is wrong and what to write
-instead; a function the test gave that raised is shown by its own frames only.
+The checks and their one message form live in `pytest_aigw._validation`; here a
+keyword argument's name gets its ``=`` (``status= must be ..., got 600``), and a
+function the test gave that raised is shown by its own frames only.
 """
 
 from __future__ import annotations
@@ -11,31 +11,26 @@ import os
 import traceback
 from typing import NoReturn
 
-from .._errors import ConfigError
+from .. import _validation
+from .._validation import is_whole, short_repr
 
 __all__ = ["check", "fail", "is_count", "short_repr", "user_traceback"]
 
 
-def short_repr(value: object, limit: int) -> str:
-    """`repr(value)`, cut to *limit* characters (ending in "...") when longer."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def fail(name: str, value: object, expected: str) -> NoReturn:
-    """Raise the `ConfigError` saying *name* must be *expected*."""
-    raise ConfigError(f"{name}= must be {expected}, got {short_repr(value, 80)}")
+    """Raise the `ConfigError` saying keyword *name* must be *expected*."""
+    _validation.fail(f"{name}=", value, expected)
 
 
 def check(name: str, value: object, ok: bool, expected: str) -> None:
-    """Raise the `ConfigError` for *name* unless *ok*."""
+    """Raise the `ConfigError` for keyword *name* unless *ok*."""
     if not ok:
         fail(name, value, expected)
 
 
 def is_count(value: object, minimum: int = 0) -> bool:
     """Whether *value* is a whole number (not a bool) of at least *minimum*."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    return is_whole(value) and value >= minimum  # type: ignore[operator]
 
 
 def user_traceback(error: BaseException) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypedDict
 
 from .arguments import check, fail, short_repr, user_traceback
@@ -19,7 +19,7 @@ from .routing import PROVIDER_SLUG
 if TYPE_CHECKING:
     from ..calls import Call
 
-__all__ = ["Asked", "MatcherArgs", "Matchers", "TextMatcher", "shown"]
+__all__ = ["MATCHER_NAMES", "Asked", "MatcherArgs", "Matchers", "TextMatcher", "shown"]
 
 TextMatcher: TypeAlias = "str | re.Pattern[str] | None"
 
@@ -183,6 +183,9 @@ class Matchers:
             "body": self.body,
             "match": self.match,
         }
+
+
+MATCHER_NAMES = tuple(entry.name for entry in fields(Matchers))  # matchers()'s keywords
 
 
 def _model_matches(matcher: str | re.Pattern[str], provider: str, model: str | None) -> bool:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
+from .._validation import check_json, check_number
 from .arguments import check, fail
-from .encoding import COMPACT
 from .formats.base import FINISH_REASONS, ToolCall, Usage
 
 __all__ = ["ReplyParts", "content_parts", "reply", "tool_call", "tool_calls_of", "usage_of"]
 
 USAGE_KEYS = ("input", "output", "cached", "reasoning")
+MAX_TOKENS = 2**31 - 1  # what providers' 32-bit token counts hold
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,17 @@ def tool_call(name: str, arguments: Any = None, id: str | None = None) -> ToolCa
     return ToolCall(name, _arguments_text(arguments), id)
 
 
+def _not_json(constant: str) -> NoReturn:
+    raise ValueError(f"{constant} is not JSON")  # Python reads NaN and Infinity; JSON has none
+
+
 def _arguments_text(arguments: Any) -> str:
     if arguments is None:
         return "{}"
     if isinstance(arguments, str):
         try:
-            parsed = json.loads(arguments)
-        except ValueError:
+            parsed = json.loads(arguments, parse_constant=_not_json)
+        except (ValueError, RecursionError):
             fail("tool_call arguments", arguments, "a dict or a JSON object string")
         check("tool_call arguments", arguments, isinstance(parsed, dict), "a JSON object string")
         return arguments
@@ -62,10 +67,7 @@ def _arguments_text(arguments: Any) -> str:
 
 
 def _json(value: Any, name: str) -> str:
-    try:
-        return COMPACT.encode(value)
-    except (TypeError, ValueError) as error:
-        fail(name, value, f"JSON-serialisable ({error})")
+    return check_json(f"{name}=", value)
 
 
 def tool_calls_of(value: Any) -> tuple[ToolCall, ...]:
@@ -102,11 +104,9 @@ def usage_of(value: Any) -> Usage | None:
     expected = f"a dict of token counts with keys from {', '.join(USAGE_KEYS)}"
     check("usage", value, isinstance(value, Mapping) and set(value) <= set(USAGE_KEYS), expected)
     for key, count in value.items():
-        check(
-            f"usage[{key!r}]",
-            count,
-            isinstance(count, int) and not isinstance(count, bool) and count >= 0,
-            "a whole number of tokens >= 0",
+        expected = f"a whole number of tokens from 0 to {MAX_TOKENS}"
+        check_number(
+            f"usage[{key!r}]=", count, min=0, max=MAX_TOKENS, integer=True, expected=expected
         )
     return Usage(
         value.get("input"), value.get("output"), value.get("cached", 0), value.get("reasoning", 0)

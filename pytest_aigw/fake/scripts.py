@@ -15,9 +15,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .arguments import check, fail, is_count, short_repr
+from .._validation import (
+    check_choice,
+    check_headers,
+    check_json,
+    check_number,
+    check_string,
+    fail,
+    short_repr,
+)
 from .formats.base import ToolCall, Usage
-from .matchers import Asked, Matchers, matchers, shown
+from .matchers import MATCHER_NAMES, Asked, Matchers, matchers, shown
 from .replies import content_parts, finish_reason_of, tool_calls_of, usage_of
 
 __all__ = [
@@ -35,6 +43,22 @@ FAULTS: tuple[Fault, ...] = ("timeout", "disconnect")
 SHOWN_CLOSEST = 5
 Origin = Literal["gateway", "provider"]
 ReplyFunction = Callable[[Any], Any]
+MAX_LATENCY = 3600.0  # an hour: past any client's timeout, and time.sleep can take it
+MAX_CODE = 999_999  # the gateway's codes have four digits
+STATUS = "an HTTP status from 100 to 599"
+ERROR_STATUS = "an HTTP error status from 400 to 599, or 'timeout' or 'disconnect'"
+STREAM = "True, False or None (follow the request)"
+LATENCY = f"seconds from 0 to {MAX_LATENCY:g}"
+CHUNKS = "a number of chunks >= 0"
+CODE = f"the gateway's whole-number error code (0 to {MAX_CODE})"
+PROVIDER_CODE = (
+    "left out for a provider error (code= is the gateway's internal error code);"
+    " drop code= or pass origin='gateway'"
+)
+JSON_NOT_STREAMED = (
+    "left out with json=: json= is sent as one plain JSON body and cannot be streamed;"
+    " script content= or tool_calls= to get the provider's stream"
+)
 
 
 @dataclass(frozen=True)
@@ -175,28 +199,28 @@ def _short(value: object, limit: int = 40) -> str:
     return short_repr(value, limit)
 
 
-def _check_common(times: object, headers: object) -> None:
-    check(
-        "times",
-        times,
-        times is None or is_count(times, 1),
-        "a whole number >= 1, or None for any number of uses",
-    )
-    check(
-        "headers",
-        headers,
-        isinstance(headers, Mapping)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()),
-        "a dict of header names to string values",
-    )
+def _uses(times: object) -> int | None:
+    expected = "a whole number >= 1, or None for any number of uses"
+    return check_number("times=", times, min=1, integer=True, optional=True, expected=expected)  # type: ignore[no-any-return]
+
+
+def _json_alone(json: Any, stream: object, **others: object) -> None:
+    """json= is the exact body: nothing else may say what the reply holds."""
+    for name, value in others.items():
+        if json is not None and value is not None:
+            fail(f"{name}=", value, "left out when json= is given (json= is the exact body)")
+    if json is not None and stream is True:
+        fail("stream=", stream, JSON_NOT_STREAMED)
+    if json is not None:
+        check_json("json=", json)
 
 
 def _reply_action(
     content: Any,
-    json: Any,
     *,
+    json: Any,
     status: object,
-    headers: Mapping[str, str],
+    headers: object,
     stream: object,
     latency: object,
     cut_after: object,
@@ -207,165 +231,81 @@ def _reply_action(
 ) -> Reply:
     function = content if callable(content) and not hasattr(content, "model_dump") else None
     text = None if function else content_parts(content)
-    for name, value in (("content", content), ("tool_calls", tool_calls), ("refusal", refusal)):
-        if json is not None and value is not None:
-            fail(name, value, "left out when json= is given (json= is the exact body)")
-    if json is not None and stream is True:
-        fail(
-            "stream",
-            stream,
-            "left out with json=: json= is sent as one plain JSON body and"
-            " cannot be streamed; script content= or tool_calls= to get the provider's stream",
-        )
-    check(
-        "status",
-        status,
-        is_count(status, 100) and status <= 599,  # type: ignore[operator]
-        "an HTTP status from 100 to 599",
-    )
-    check(
-        "stream", stream, stream in (None, True, False), "True, False or None (follow the request)"
-    )
-    check(
-        "latency",
-        latency,
-        isinstance(latency, int | float) and not isinstance(latency, bool) and latency >= 0,
-        "seconds >= 0",
-    )
-    check(
-        "cut_after", cut_after, cut_after is None or is_count(cut_after), "a number of chunks >= 0"
-    )
-    check("refusal", refusal, refusal is None or isinstance(refusal, str), "a string")
+    _json_alone(json, stream, content=content, tool_calls=tool_calls, refusal=refusal)
     return Reply(
         text,
         json,
-        int(status),  # type: ignore[call-overload]
-        dict(headers),
-        stream,  # type: ignore[arg-type]
-        float(latency),  # type: ignore[arg-type]
-        cut_after,  # type: ignore[arg-type]
+        check_number("status=", status, min=100, max=599, integer=True, expected=STATUS),
+        check_headers("headers=", headers),
+        check_choice("stream=", stream, (None, True, False), STREAM),
+        float(check_number("latency=", latency, min=0, max=MAX_LATENCY, expected=LATENCY)),
+        check_number("cut_after=", cut_after, min=0, integer=True, optional=True, expected=CHUNKS),
         tool_calls_of(tool_calls),
         finish_reason_of(finish_reason),
         usage_of(usage),
-        refusal,
+        check_string("refusal=", refusal, optional=True, expected="a string"),
         function,
     )
 
 
-def reply_script(
-    content: Any,
-    *,
-    json: Any,
-    status: int,
-    headers: Mapping[str, str],
-    stream: bool | None,
-    times: int | None,
-    latency: float,
-    cut_after: int | None,
-    optional: bool,
-    tool_calls: Any = None,
-    finish_reason: str | None = None,
-    usage: Any = None,
-    refusal: str | None = None,
-    **matcher_args: Any,
-) -> ScriptMaker:
-    """Check `aigw.respond(...)` arguments; return a builder for `ScriptBook.add`."""
-    chosen = matchers(**matcher_args)
-    _check_common(times, headers)
-    action = _reply_action(
-        content,
-        json,
-        status=status,
-        headers=headers,
-        stream=stream,
-        latency=latency,
-        cut_after=cut_after,
-        tool_calls=tool_calls,
-        finish_reason=finish_reason,
-        usage=usage,
-        refusal=refusal,
-    )
-    text = _call_text(
-        "respond",
-        action.function or action.content,
-        times,
-        **chosen.described(),
-        status=None if status == 200 else status,
-        json=json,
-        tool_calls=action.tool_calls,
-        finish_reason=finish_reason,
-        refusal=refusal,
-        stream=stream,
-    )
-    return lambda number: Script(number, action, chosen, times, optional, text)
+def _split(given: dict[str, Any]) -> Matchers:
+    """Take the matcher arguments out of *given*; check them and build their `Matchers`."""
+    return matchers(**{name: given.pop(name) for name in MATCHER_NAMES if name in given})
+
+
+def reply_script(content: Any, *, times: object, optional: bool, **given: Any) -> ScriptMaker:
+    """Check `aigw.respond(...)` arguments; return a builder for `ScriptBook.add`.
+
+    *given* holds the matchers and what `_reply_action` takes, by their `respond` names.
+    """
+    chosen, uses = _split(given), _uses(times)
+    action = _reply_action(content, **given)
+    shown_args = {
+        "status": None if action.status == 200 else action.status,
+        "json": given.get("json"),
+        "tool_calls": action.tool_calls,
+        **{key: given.get(key) for key in ("finish_reason", "refusal", "stream")},
+    }
+    leading = action.function or action.content
+    text = _call_text("respond", leading, uses, **chosen.described(), **shown_args)
+    return lambda number: Script(number, action, chosen, uses, optional, text)
 
 
 def failure_script(
-    status: int | str,
-    *,
-    code: int | None,
-    message: str | None,
-    origin: str | None,
-    headers: Mapping[str, str],
-    times: int | None,
-    optional: bool,
-    gateway_codes: Mapping[int, Any],
-    **matcher_args: Any,
+    status: object, *, times: object, optional: bool, gateway_codes: Mapping[int, Any], **given: Any
 ) -> ScriptMaker:
     """Check `aigw.fail(...)` arguments; return a builder for `ScriptBook.add`."""
-    chosen = matchers(**matcher_args)
-    _check_common(times, headers)
-    action = _failure_action(status, code, message, origin, headers, gateway_codes)
-    text = _call_text(
-        "fail",
-        status,
-        times,
-        code=code,
-        message=message,
-        **chosen.described(),
-    )
-    return lambda number: Script(number, action, chosen, times, optional, text)
+    chosen, uses = _split(given), _uses(times)
+    action = _failure_action(status, gateway_codes=gateway_codes, **given)
+    shown_args = {"code": given.get("code"), "message": given.get("message")}
+    text = _call_text("fail", status, uses, **shown_args, **chosen.described())
+    return lambda number: Script(number, action, chosen, uses, optional, text)
 
 
 def _failure_action(
-    status: int | str,
-    code: int | None,
-    message: str | None,
-    origin: str | None,
-    headers: Mapping[str, str],
+    status: object,
+    *,
+    code: object = None,
+    message: object = None,
+    origin: object = None,
+    headers: object,
     gateway_codes: Mapping[int, Any],
 ) -> Failure:
     if isinstance(status, str):
-        check(
-            "status",
-            status,
-            status in FAULTS,
-            "an HTTP error status from 400 to 599, or 'timeout' or 'disconnect'",
-        )
-        return Failure(None, fault=status)  # type: ignore[arg-type]
-    check(
-        "status",
-        status,
-        is_count(status, 400) and status <= 599,
-        "an HTTP error status from 400 to 599, or 'timeout' or 'disconnect'",
-    )
-    check("code", code, code is None or is_count(code), "the gateway's whole-number error code")
-    check("message", message, message is None or isinstance(message, str), "a string")
+        return Failure(None, fault=check_choice("status=", status, FAULTS, ERROR_STATUS))
+    check_number("status=", status, min=400, max=599, integer=True, expected=ERROR_STATUS)
+    check_number("code=", code, min=0, max=MAX_CODE, integer=True, optional=True, expected=CODE)
+    check_string("message=", message, optional=True, expected="a string")
     if origin is None:
         origin = "gateway" if status in gateway_codes or code is not None else "provider"
-    check("origin", origin, origin in ("gateway", "provider"), "'gateway' or 'provider'")
+    origin = check_choice("origin=", origin, ("gateway", "provider"))
     if origin == "provider" and code is not None:
-        fail(
-            "code",
-            code,
-            "left out for a provider error (code= is the gateway's internal"
-            " error code); drop code= or pass origin='gateway'",
-        )
+        fail("code=", code, PROVIDER_CODE)
     if origin == "gateway" and code is None and status not in gateway_codes:
         known = ", ".join(f"{s} (code {f.code})" for s, f in sorted(gateway_codes.items()))
         fail(
-            "code",
+            "code=",
             code,
             f"given for gateway status {status}, which has no known code. Known: {known}",
         )
-    return Failure(status, code, message, origin, dict(headers))  # type: ignore[arg-type]
+    return Failure(status, code, message, origin, check_headers("headers=", headers))  # type: ignore[arg-type]
