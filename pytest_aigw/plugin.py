@@ -18,6 +18,7 @@ from ._errors import AigwError, GatewayCheckError
 
 if TYPE_CHECKING:
     from .evals import EvalRun
+    from .gateway_base import Gateway
     from .live import LiveGateway
     from .mock import MockGateway
     from .served import MockGatewayServer
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
-G = TypeVar("G", bound="MockGateway | LiveGateway")
+G = TypeVar("G", bound="Gateway")
 M = TypeVar("M", bound="MockGateway")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
-_GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
+_GATEWAY = pytest.StashKey["Gateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
 _INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _CLEANED = pytest.StashKey[str]()
@@ -230,7 +231,7 @@ def pytest_runtest_makereport(
     return report
 
 
-def _explain_failure(report: pytest.TestReport, gateway: MockGateway | LiveGateway) -> None:
+def _explain_failure(report: pytest.TestReport, gateway: Gateway) -> None:
     """Show what the gateway saw go wrong next to a failed test (teardown checks are skipped)."""
     found = gateway.findings()
     if found:
@@ -248,7 +249,7 @@ def _test_passed(item: pytest.Item) -> bool:
 
 
 @pytest.fixture
-def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway | LiveGateway]:
+def aigw(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     """A fake Cloudflare AI Gateway for this test, reached by the app's httpx/httpx2 clients.
 
     Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
@@ -257,7 +258,7 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway | LiveGateway]:
     its requests go to the real gateway, tagged ``test: true``.
     """
     run = _run(request.config)
-    gateway: MockGateway | LiveGateway
+    gateway: Gateway
     if run.live and request.node.get_closest_marker("aigw_live") is not None:
         gateway = _fail_on(AigwError, _live_gateway, run)
     else:
@@ -329,7 +330,7 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
         _fail_on(GatewayCheckError, gateway.check)
 
 
-def _judge(item: pytest.Item, gateway: MockGateway | LiveGateway) -> None:
+def _judge(item: pytest.Item, gateway: Gateway) -> None:
     """Decide the eval test's verdicts; the fake takes them now, live ones go at the end."""
     from dataclasses import asdict
 
