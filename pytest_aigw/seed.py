@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from ._errors import ConfigError
-from .logstore import Log
+from .logstore import StoredLog
 
 __all__ = ["logs_from_api"]
 
@@ -115,7 +115,7 @@ def _body(value: object) -> bytes | None:
     return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
 
-def _log(number: int, item: object) -> Log:
+def _log(number: int, item: object) -> StoredLog:
     where = f"seeded log #{number}"
     if not isinstance(item, Mapping):
         raise ConfigError(f"{where} must be an object as the Logs API returns it, got {item!r}")
@@ -132,7 +132,7 @@ def _log(number: int, item: object) -> Log:
     created = _created(item["created_at"], where)
     request, response = _body(item.get("request")), _body(item.get("response"))
     known = {*_FIELDS, "created_at", "metadata", "request", "response"}
-    return Log(
+    return StoredLog(
         **values,
         created=created,
         metadata=_metadata(item.get("metadata"), where),
@@ -146,6 +146,6 @@ def _log(number: int, item: object) -> Log:
     )
 
 
-def logs_from_api(items: Iterable[object]) -> list[Log]:
+def logs_from_api(items: Iterable[object]) -> list[StoredLog]:
     """Check and convert *items* (Logs API objects); raise `ConfigError` on the first bad one."""
     return [_log(number, item) for number, item in enumerate(items, start=1)]

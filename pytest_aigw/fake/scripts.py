@@ -23,9 +23,9 @@ from .replies import content_parts, finish_reason_of, tool_calls_of, usage_of
 __all__ = [
     "FAULTS",
     "Failure",
-    "Reply",
     "Script",
     "ScriptBook",
+    "ScriptedReply",
     "failure_script",
     "reply_script",
 ]
@@ -38,7 +38,7 @@ ReplyFunction = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
-class Reply:
+class ScriptedReply:
     """A provider answer: what the model says (or an exact JSON body), status, headers."""
 
     content: str | tuple[str, ...] | None = None
@@ -72,7 +72,7 @@ class Script:
     """One scripted answer, its matchers, and how often it may and did answer."""
 
     number: int
-    action: Reply | Failure
+    action: ScriptedReply | Failure
     matchers: Matchers
     times: int | None
     optional: bool
@@ -204,7 +204,7 @@ def _reply_action(
     finish_reason: Any,
     usage: Any,
     refusal: Any,
-) -> Reply:
+) -> ScriptedReply:
     function = content if callable(content) and not hasattr(content, "model_dump") else None
     text = None if function else content_parts(content)
     for name, value in (("content", content), ("tool_calls", tool_calls), ("refusal", refusal)):
@@ -236,7 +236,7 @@ def _reply_action(
         "cut_after", cut_after, cut_after is None or is_count(cut_after), "a number of chunks >= 0"
     )
     check("refusal", refusal, refusal is None or isinstance(refusal, str), "a string")
-    return Reply(
+    return ScriptedReply(
         text,
         json,
         int(status),  # type: ignore[call-overload]
