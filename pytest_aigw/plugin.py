@@ -58,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if entry.ini_key:
             text = f"The fake AI Gateway's {entry.name}: {entry.help} ({entry.kind.values})."
             parser.addini(entry.ini_key, text, default="")
+    for key, old in _config.OLD_INI_KEYS.items():
+        parser.addini(old, f"The old name of {key}, still read.", default="")
     for setting in (_config.MODE, _config.GATEWAY_BASE_URL, _config.API_BASE_URL):
         parser.addini(setting.ini, setting.help, default="")
     parser.addini(_config.TAGS.ini, _config.TAGS.help, type="linelist", default=[])

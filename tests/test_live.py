@@ -322,7 +322,7 @@ def test_live_mode_with_nothing_set_names_everything_missing(
         [
             "ERROR: pytest-aigw: live mode (--aigw-mode=live) needs CLOUDFLARE_ACCOUNT_ID"
             " (environment); CLOUDFLARE_API_TOKEN (environment); the gateway id"
-            " (--aigw-gateway, PYTEST_AIGW_GATEWAY_ID or ini aigw_gateway_id). Set them, or"
+            " (--aigw-gateway, PYTEST_AIGW_GATEWAY_ID or ini aigw_gateway). Set them, or"
             " leave out --aigw-mode=live to test against the fake gateway."
         ]
     )
@@ -365,7 +365,7 @@ def test_bad_settings_are_usage_errors(
 def test_command_line_beats_environment_beats_ini(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makeini("[pytest]\naigw_mode = live\naigw_gateway_id = from-ini\n")
+    pytester.makeini("[pytest]\naigw_mode = live\naigw_gateway = from-ini\n")
     monkeypatch.setenv("PYTEST_AIGW_MODE", "mock")
     monkeypatch.setenv("PYTEST_AIGW_GATEWAY_ID", "from-env")
     pytester.makepyfile("def test_nothing(): pass")
