@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
+from conftest import run
 
 pytest_plugins = ["pytester"]
 
 GATEWAY = "https://gateway.ai.cloudflare.com/v1/0123456789abcdef0123456789abcdef/test-gateway"
-
-
-def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(textwrap.dedent(source))
-    return pytester.runpytest(*args)
 
 
 def test_fixture_answers_httpx_and_records_the_call(pytester: pytest.Pytester) -> None:
