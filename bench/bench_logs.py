@@ -18,7 +18,7 @@ import tracemalloc
 import httpx
 
 from pytest_aigw import MockGateway
-from pytest_aigw.logstore import Log
+from pytest_aigw.logstore import StoredLog
 
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-5", "@cf/meta/llama-3.1-8b-instruct")
 PROVIDERS = ("openai", "openai", "anthropic", "workers-ai")
@@ -26,10 +26,10 @@ BODY = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"' + b"x" *
 TARGET_MS = 50.0
 
 
-def make_logs(count: int, *, bodies: bool) -> list[Log]:
+def make_logs(count: int, *, bodies: bool) -> list[StoredLog]:
     start = 1_790_000_000.0
     return [
-        Log(
+        StoredLog(
             id=f"01JA{n:022d}",
             created=start + n,
             provider=PROVIDERS[n % 4],

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .client import AsyncLogsClient, LogsApiError, LogsApiTimeout, LogsClient
     from .fake.formats import Message, ToolCall, ToolResult
     from .fake.replies import reply, tool_call
+    from .gateway_base import Gateway
     from .ids import new_log_id
     from .live import LiveGateway, LiveModeError
     from .logstore import LogSettings
@@ -29,6 +30,7 @@ __all__ = [
     "Call",
     "CallList",
     "ConfigError",
+    "Gateway",
     "GatewayCheckError",
     "LiveGateway",
     "LiveModeError",
@@ -61,6 +63,7 @@ _LAZY = {
     "Call": ".calls",
     "CallList": ".calls",
     "ConfigError": "._errors",
+    "Gateway": ".gateway_base",
     "GatewayCheckError": "._errors",
     "LiveGateway": ".live",
     "LiveModeError": ".live",

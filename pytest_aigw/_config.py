@@ -1,17 +1,19 @@
 """Resolve a test's fake-gateway settings: the closest marker, then ini, then defaults.
 
 The settings themselves (names, values, defaults, ini keys) are defined once, in
-`pytest_aigw.settings`. ``@pytest.mark.aigw(...)`` takes any of them, plus ``logs=``
-(a `LogSettings`, the older way to give the log settings). Markers on the module, class
-and function merge; the closest one wins per key. The ini keys are read once, at
-start-up; ``--aigw-gateway`` (or its environment twin) wins over ``aigw_gateway_id``.
+`pytest_aigw.settings`. ``@pytest.mark.aigw(...)`` takes any of them, plus
+``log_settings=`` (a `LogSettings`, the older way to give the log settings, spelt as
+`MockGateway` takes it; ``logs=`` is its first spelling, still taken). Markers on the
+module, class and function merge; the closest one wins per key. The ini keys are read once, at
+start-up; ``--aigw-gateway`` (or its environment twin) wins over ``aigw_gateway``
+(``aigw_gateway_id``, its old name, is still read).
 
 The run-wide settings (`RunConfig`: mode and live target) resolve command line >
 environment > ini > default; credentials come from the environment only.
 
     setting           option                   env (PYTEST_AIGW_...)   ini
     mode              --aigw-mode              MODE                    aigw_mode
-    gateway id        --aigw-gateway           GATEWAY_ID              aigw_gateway_id
+    gateway id        --aigw-gateway           GATEWAY_ID              aigw_gateway
     gateway base URL  --aigw-gateway-base-url  GATEWAY_BASE_URL        aigw_gateway_base_url
     API base URL      --aigw-api-base-url      API_BASE_URL            aigw_api_base_url
     extra tags        --aigw-tag KEY=VALUE     TAGS (k=v,k=v)          aigw_tags (lines)
@@ -62,8 +64,10 @@ __all__ = [
 
 MARKER = "aigw"
 EVAL_MARKER = "aigw_eval"  # also the user_properties key that marks an eval case's reports
-LEGACY_LOGS = "logs"  # aigw(logs=LogSettings(...)): the log settings in one value
-INI_GATEWAY_ID = settings.setting("gateway_id").ini_key or ""
+LOG_SETTINGS = "log_settings"  # aigw(log_settings=LogSettings(...)): the four in one value
+OLD_LOG_SETTINGS = "logs"  # its first spelling in the marker, kept for suites that use it
+INI_GATEWAY = settings.setting("gateway_id").ini_key or ""
+OLD_INI_KEYS = {INI_GATEWAY: "aigw_gateway_id"}  # ini keys' old names, still read
 
 MODES = ("mock", "live")
 DEFAULT_GATEWAY_BASE_URL = "https://gateway.ai.cloudflare.com/v1"
@@ -94,7 +98,7 @@ class Setting:
 MODE = Setting("--aigw-mode", "aigw_mode", "PYTEST_AIGW_MODE", "mock (default) or live.")
 GATEWAY = Setting(
     "--aigw-gateway",
-    INI_GATEWAY_ID,
+    INI_GATEWAY,
     "PYTEST_AIGW_GATEWAY_ID",
     "Gateway id, for the fake and for live mode.",
 )
@@ -265,10 +269,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
             return given, setting.option
         if environ.get(setting.env):
             return environ[setting.env], setting.env
-        ini = getini(setting.ini)
-        if ini not in (None, "", []):
-            return ini, f"ini {setting.ini}"
-        return None, ""
+        return read_ini(getini, setting.ini)
 
     mode, where = first(MODE)
     mode = (mode or "mock").strip().lower()
@@ -430,8 +431,8 @@ def _flag(value: object, where: str) -> bool:
 
 
 def marker_options() -> tuple[str, ...]:
-    """The keywords ``@pytest.mark.aigw`` takes: every setting, and ``logs``."""
-    return tuple(sorted((*settings.names(), LEGACY_LOGS)))
+    """The keywords ``@pytest.mark.aigw`` takes: every setting, and ``log_settings``."""
+    return tuple(sorted((*settings.names(), LOG_SETTINGS)))
 
 
 def _marked(node: pytest.Item) -> dict[str, Any]:
@@ -445,22 +446,34 @@ def _marked(node: pytest.Item) -> dict[str, Any]:
                 f"{where} takes keyword options only, got positional"
                 f" argument(s) {mark.args!r}. Allowed options: {allowed}"
             )
-        unknown = sorted(set(mark.kwargs) - set(marker_options()))
+        unknown = sorted(set(mark.kwargs) - {*marker_options(), OLD_LOG_SETTINGS})
         if unknown:
             raise ConfigError(
                 f"{where} got unknown option(s) {', '.join(unknown)}. Allowed options: {allowed}"
             )
         given = dict(mark.kwargs)
-        if LEGACY_LOGS in given:
+        named = [name for name in (LOG_SETTINGS, OLD_LOG_SETTINGS) if name in given]
+        if len(named) > 1:
+            raise ConfigError(f"{where} takes log_settings= or logs= (its old name), not both")
+        if named:
             from .logstore import log_settings_fields
 
-            logs = given.pop(LEGACY_LOGS)
+            value = given.pop(named[0])
             try:
-                given = {**log_settings_fields(logs, LEGACY_LOGS), **given}
+                given = {**log_settings_fields(value, named[0]), **given}
             except ConfigError as error:
                 raise ConfigError(f"{where}: {error}") from None
         merged.update(given)
     return settings.check(merged, where)
+
+
+def read_ini(getini: Any, key: str) -> tuple[Any, str]:
+    """The value of the ini *key* (or of its old name) and where it was given; (None, "")."""
+    for name in (key, OLD_INI_KEYS.get(key)):
+        value = getini(name) if name else None
+        if value not in (None, "", []):
+            return value, f"ini {name}"
+    return None, ""
 
 
 def ini_settings(getini: Any, gateway_id: str | None = None) -> dict[str, Any]:
@@ -471,9 +484,9 @@ def ini_settings(getini: Any, gateway_id: str | None = None) -> dict[str, Any]:
     """
     given: dict[str, Any] = {}
     for entry in settings.settings():
-        raw = getini(entry.ini_key) if entry.ini_key else ""
-        if raw.strip():
-            given[entry.name] = settings.from_text(entry, raw, f"ini {entry.ini_key}")
+        raw, where = read_ini(getini, entry.ini_key) if entry.ini_key else (None, "")
+        if raw is not None and raw.strip():
+            given[entry.name] = settings.from_text(entry, raw, where)
     if gateway_id:
         where = f"{GATEWAY.option} or {GATEWAY.env}"
         given.update(settings.check({"gateway_id": gateway_id}, where))

@@ -266,13 +266,6 @@ def _log_requests(stream: TextIO, *, quiet: bool) -> None:
 
 
 def _announce(gateway: MockGatewayServer, out: TextIO, err: TextIO) -> None:
-    out.write(
-        f"AIGW_URL={gateway.url}\n"
-        f"AIGW_PORT={gateway.port}\n"
-        f"AIGW_GATEWAY_URL={gateway.gateway_url}\n"
-        f"AIGW_API_URL={gateway.api_url}\n"
-    )
-    out.flush()
     err.write(
         f"{PROG}: serving a fake AI Gateway (account {gateway.account_id},"
         f" gateway {gateway.gateway_id}) and its Logs API on {gateway.url}\n"
@@ -282,6 +275,15 @@ def _announce(gateway: MockGatewayServer, out: TextIO, err: TextIO) -> None:
         f"  {len(gateway.log_store)} seeded log(s). Press Ctrl-C to stop.\n"
     )
     err.flush()
+    # The URLs last: a script that waits for them sends requests at once, and their log
+    # lines must come after the banner.
+    out.write(
+        f"AIGW_URL={gateway.url}\n"
+        f"AIGW_PORT={gateway.port}\n"
+        f"AIGW_GATEWAY_URL={gateway.gateway_url}\n"
+        f"AIGW_API_URL={gateway.api_url}\n"
+    )
+    out.flush()
 
 
 def _farewell(gateway: MockGatewayServer, err: TextIO) -> None:

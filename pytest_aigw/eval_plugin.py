@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from .eval_journal import Journal, JournalWriter
     from .eval_sending import Sending
     from .evals import Deadline, EvalRun, LogVerdict
-    from .live import LiveGateway
-    from .mock import MockGateway
+    from .gateway_base import Gateway
 
 __all__ = ["EvalJudge", "EvalSession"]
 
@@ -38,9 +37,7 @@ class EvalJudge:
         self.run = run
         self.writer = writer
 
-    def judge(
-        self, item: pytest.Item, gateway: MockGateway | LiveGateway, report: Any | None
-    ) -> None:
+    def judge(self, item: pytest.Item, gateway: Gateway, report: Any | None) -> None:
         """Decide the verdicts of *item* from its call *report*; record or journal them."""
         from dataclasses import asdict
 

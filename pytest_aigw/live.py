@@ -14,12 +14,11 @@ from __future__ import annotations
 import contextvars
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
-from . import metadata
+from . import metadata, settings
 from ._config import (
     DEFAULT_API_BASE_URL,
     DEFAULT_GATEWAY_BASE_URL,
@@ -27,17 +26,16 @@ from ._config import (
     RUN_TAG,
     RunConfig,
 )
-from ._errors import AigwError, GatewayCheckError, MetadataError
+from ._errors import AigwError, MetadataError
 from .calls import Call, CallList, redact_headers, redact_url, request_json
-from .evals import Judging
 from .fake.formats import model_of
 from .fake.rest import GATEWAY_HEADER, provider_of, rest_model
+from .gateway_base import Gateway
 from .intercept.cloudflare_guard import CloudflareGuard
 from .logs_api import is_logs_path
-from .mock import RootURL, validate_ids
 
 if TYPE_CHECKING:
-    from .client import Log, LogsClient
+    from .client import LogsClient
     from .intercept import Interception
 
 __all__ = [
@@ -61,8 +59,8 @@ class UntaggableRequest(AigwError):
     """A request that cannot carry the live tags, so it was not sent."""
 
 
-class LiveGateway(Judging):
-    """The real AI Gateway for a test marked `aigw_live`, with the `aigw` common interface.
+class LiveGateway(Gateway):
+    """The real AI Gateway for a test marked `aigw_live`, with the `Gateway` interface.
 
     Every request the app sends to `gateway_url` through httpx or httpx2 carries
     *tags* (``test: true`` and any extras) merged into its `cf-aig-metadata`, and
@@ -71,6 +69,7 @@ class LiveGateway(Judging):
 
     mode = "live"
     strict = True
+    _roundtrip_timeout = 60.0  # the real Logs API lists a log a little after the call
 
     def __init__(
         self,
@@ -84,14 +83,14 @@ class LiveGateway(Judging):
         tags: Mapping[str, object] | None = None,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
     ) -> None:
-        validate_ids(account_id, gateway_id)
+        settings.check({"account_id": account_id, "gateway_id": gateway_id})
         self._max_retry_after = max_retry_after
-        self.account_id = account_id
-        self.gateway_id = gateway_id
-        self.gateway_url = f"{gateway_base_url.rstrip('/')}/{account_id}/{gateway_id}"
-        self.api_url = api_base_url.rstrip("/")
+        self._account_id = account_id
+        self._gateway_id = gateway_id
+        self._gateway_url = f"{gateway_base_url.rstrip('/')}/{account_id}/{gateway_id}"
+        self._api_url = api_base_url.rstrip("/")
         self.tags = metadata.validate(dict(tags if tags is not None else {"test": True}))
-        self.calls = CallList()
+        self._calls = CallList()
         self._api_token = api_token
         self._gateway_token = gateway_token
         self._target = httpx.URL(self.gateway_url)
@@ -102,52 +101,36 @@ class LiveGateway(Judging):
             f" the REST inference API's ({self.rest_url}/...) and the Logs API's"
         )
         self._interception: Interception | None = None
-        self._logs_client: LogsClient | None = None
         self._client: httpx.Client | None = None
 
     @property
-    def rest_url(self) -> str:
-        """The REST API's inference base: ``{api_url}/accounts/{account_id}/ai``."""
-        return f"{self.api_url}/accounts/{self.account_id}/ai"
+    def account_id(self) -> str:
+        """The Cloudflare account id."""
+        return self._account_id
 
     @property
-    def url(self) -> RootURL:
-        """The gateway's origin; ``url("openai")`` is the OpenAI SDK's base_url."""
-        origin = str(self._target.copy_with(path="/", query=None)).rstrip("/")
-        return RootURL(origin, self.gateway_url)
+    def gateway_id(self) -> str:
+        """The gateway id."""
+        return self._gateway_id
 
     @property
-    def log_ids(self) -> list[str]:
-        """The `cf-aig-log-id` values the gateway returned, in order."""
-        return [call.log_id for call in self.calls if call.log_id]
+    def gateway_url(self) -> str:
+        """The real gateway's base URL: ``{gateway_base_url}/{account_id}/{gateway_id}``."""
+        return self._gateway_url
 
     @property
-    def logs(self) -> LogsClient:
-        """The Logs API client for this account and gateway (rate-limited, retrying)."""
-        if self._logs_client is None:
-            from .client import LogsClient
+    def api_url(self) -> str:
+        """The Cloudflare API base URL."""
+        return self._api_url
 
-            self._logs_client = LogsClient(
-                account_id=self.account_id,
-                gateway_id=self.gateway_id,
-                api_token=self._api_token,
-                base_url=self.api_url,
-                max_retry_after=self._max_retry_after,
-            )
-        return self._logs_client
+    @property
+    def calls(self) -> CallList:
+        """The gateway calls sent so far, in order, with the gateway's answer headers."""
+        return self._calls
 
-    def assert_feedback_roundtrip(
-        self,
-        log_id: str,
-        *,
-        feedback: float | None = 1,
-        score: float | None = None,
-        timeout: float = 60.0,
-    ) -> Log:
-        """Submit feedback through the Logs API, then read it back until it shows."""
-        return self.logs.assert_feedback_roundtrip(
-            log_id, feedback=feedback, score=score, timeout=timeout
-        )
+    def _logs_client_options(self) -> dict[str, Any]:
+        # Rate-limited and retrying, as the API wants; Retry-After waits capped by the run.
+        return {"api_token": self._api_token, "max_retry_after": self._max_retry_after}
 
     # --- lifecycle and checks ---------------------------------------------------------
 
@@ -165,38 +148,17 @@ class LiveGateway(Judging):
         interception, self._interception = self._interception, None
         if interception is not None:
             interception.stop()
-        for client in (self._client, self._logs_client):
-            if client is not None:
-                client.close()
-        self._client = self._logs_client = None
+        self._close_logs_client()
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def findings(self) -> list[str]:
         """Requests that were not sent: untaggable, or for Cloudflare but not forwarded."""
         return self._refusals + self._unsent.findings()
 
-    def check(self) -> None:
-        """Raise `GatewayCheckError` if any request was held back."""
-        found = self.findings()
-        if found:
-            lines = "\n".join(f"  {n}. {text}" for n, text in enumerate(found, start=1))
-            raise GatewayCheckError(f"pytest-aigw held back {len(found)} live request(s):\n{lines}")
-
-    def __enter__(self) -> LiveGateway:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if exc_type is None:
-            self.check()
-
-    def __repr__(self) -> str:
-        return f"<LiveGateway {self.gateway_url} calls={len(self.calls)}>"
+    def _check_message(self, count: int, lines: str) -> str:
+        return f"pytest-aigw held back {count} live request(s):\n{lines}"
 
     # --- mock-only scripting: a clear error ---------------------------------------------
 

@@ -30,9 +30,9 @@ from .logstore import (
     HEAD_LIMIT,
     LIST_ORDER_KEYS,
     OPERATORS,
-    Filter,
-    Log,
+    LogCondition,
     LogStore,
+    StoredLog,
 )
 
 __all__ = ["API_HOST", "LogsApi", "is_logs_path"]
@@ -206,7 +206,7 @@ class LogsApi:
         self.store.remove(found[:limit])
         return httpx.Response(200, json={"success": True})
 
-    def _body(self, log: Log, which: str, now: float) -> httpx.Response:
+    def _body(self, log: StoredLog, which: str, now: float) -> httpx.Response:
         if which not in ("request", "response") or log.details_at > now:
             return _not_found()
         body = log.request_body if which == "request" else log.response_body
@@ -215,7 +215,7 @@ class LogsApi:
         kind = log.request_content_type if which == "request" else log.response_content_type
         return httpx.Response(200, content=body, headers={"content-type": kind})
 
-    def _item(self, log: Log) -> Json:
+    def _item(self, log: StoredLog) -> Json:
         item: Json = {
             "id": log.id,
             "created_at": log.created_at,
@@ -250,7 +250,7 @@ class LogsApi:
             item["score"] = log.score
         return item
 
-    def _detail(self, log: Log, now: float) -> Json:
+    def _detail(self, log: StoredLog, now: float) -> Json:
         detail = self._item(log)
         if not self.store.settings.feedback_in_get:
             detail.pop("feedback", None)
@@ -263,7 +263,7 @@ class LogsApi:
             detail[f"{side}_size"] = log.request_size if side == "request" else log.response_size
         return detail
 
-    def _metadata(self, log: Log) -> object:
+    def _metadata(self, log: StoredLog) -> object:
         if log.metadata is None or self.store.settings.metadata_as == "object":
             return log.metadata
         return json.dumps(log.metadata, separators=(",", ":"))
@@ -302,7 +302,7 @@ def _choice(params: httpx.QueryParams, name: str, allowed: tuple[str, ...], *, d
     return value
 
 
-def _filters(params: httpx.QueryParams) -> list[Filter]:
+def _filters(params: httpx.QueryParams) -> list[LogCondition]:
     """Read `filters` (URL-encoded JSON); the SDKs' dotted form is ignored, as the API does."""
     raw = params.get("filters")
     if raw is None:
@@ -318,7 +318,7 @@ def _filters(params: httpx.QueryParams) -> list[Filter]:
     return [_filter(number, entry) for number, entry in enumerate(data)]
 
 
-def _filter(number: int, entry: object) -> Filter:
+def _filter(number: int, entry: object) -> LogCondition:
     where = f"filters[{number}]"
     if not isinstance(entry, dict):
         raise InvalidInput(f"{where}: Expected object, received {_kind(entry)}")
@@ -343,10 +343,10 @@ def _filter(number: int, entry: object) -> Filter:
                 f"{where}.value: items must be strings, numbers, booleans or null,"
                 f" received {_kind(item)}"
             )
-    return Filter(str(key), str(operator), tuple(value))
+    return LogCondition(str(key), str(operator), tuple(value))
 
 
-def _flat_filters(params: httpx.QueryParams) -> list[Filter]:
+def _flat_filters(params: httpx.QueryParams) -> list[LogCondition]:
     found = []
     for name, (key, operator, kind) in _FLAT_FILTERS.items():
         raw = params.get(name)
@@ -362,7 +362,7 @@ def _flat_filters(params: httpx.QueryParams) -> list[Filter]:
             if raw not in ("true", "false"):
                 raise InvalidInput(f"{name}: Expected boolean, received {raw!r}")
             value = raw == "true"
-        found.append(Filter(key, operator, (value,)))
+        found.append(LogCondition(key, operator, (value,)))
     return found
 
 

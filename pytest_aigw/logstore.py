@@ -24,10 +24,10 @@ __all__ = [
     "HEAD_LIMIT",
     "LIST_ORDER_KEYS",
     "OPERATORS",
-    "Filter",
-    "Log",
+    "LogCondition",
     "LogSettings",
     "LogStore",
+    "StoredLog",
     "iso_time",
     "log_settings_fields",
 ]
@@ -81,7 +81,7 @@ def log_settings_fields(value: object, name: str = "log_settings") -> dict[str, 
 
 
 @dataclass(slots=True)
-class Log:
+class StoredLog:
     """One stored log; field names follow the Logs API."""
 
     id: str
@@ -131,14 +131,14 @@ def iso_time(epoch: float) -> str:
 
 
 @dataclass(frozen=True)
-class Filter:
+class LogCondition:
     """One `filters` entry: logs whose *key* relates to any of *values* by *operator*."""
 
     key: str
     operator: str
     values: tuple[FilterValue, ...]
 
-    def predicate(self) -> Callable[[Log], bool]:
+    def predicate(self) -> Callable[[StoredLog], bool]:
         """A fast test for this filter: the common text `eq` cases skip the general path."""
         texts = frozenset(v for v in self.values if isinstance(v, str))
         if self.operator == "eq" and len(texts) == len(self.values):
@@ -149,7 +149,7 @@ class Filter:
                 return _metadata_value_in(texts)
         return self.matches
 
-    def matches(self, log: Log) -> bool:
+    def matches(self, log: StoredLog) -> bool:
         if self.key == "metadata.key":
             return any(_compare(self.operator, k, self.values) for k in (log.metadata or {}))
         if self.key == "metadata.value":
@@ -164,12 +164,12 @@ _TEXT_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _metadata_value_in(texts: frozenset[str]) -> Callable[[Log], bool]:
+def _metadata_value_in(texts: frozenset[str]) -> Callable[[StoredLog], bool]:
     """Logs with a metadata value equal to one of *texts* (booleans and numbers too)."""
     flags = {t.lower() for t in texts} & {"true", "false"}
     numbers = {n for n in map(_number, texts) if n is not None}
 
-    def test(log: Log) -> bool:
+    def test(log: StoredLog) -> bool:
         entries = log.metadata
         if not entries:
             return False
@@ -231,13 +231,13 @@ def _compare(operator: str, actual: object, values: tuple[FilterValue, ...]) -> 
     return any(_ordered(actual, v, less=operator == "lt") for v in values)
 
 
-def _total_tokens(log: Log) -> int | None:
+def _total_tokens(log: StoredLog) -> int | None:
     if log.tokens_in is None and log.tokens_out is None:
         return None
     return (log.tokens_in or 0) + (log.tokens_out or 0)
 
 
-_FIELD: dict[str, Callable[[Log], object]] = {
+_FIELD: dict[str, Callable[[StoredLog], object]] = {
     "id": lambda log: log.id,
     "created_at": lambda log: log.created_at,
     "request_content_type": lambda log: log.request_content_type,
@@ -261,7 +261,7 @@ _FIELD: dict[str, Callable[[Log], object]] = {
 }
 
 
-def _seeded(key: str) -> Callable[[Log], object]:
+def _seeded(key: str) -> Callable[[StoredLog], object]:
     return lambda log: log.extra.get(key)
 
 
@@ -272,7 +272,7 @@ for _key in FILTER_KEYS:
 _NEVER_NULL = frozenset({"created_at", "provider", "model", "model_type", "success", "cached"})
 
 
-def _sort(logs: list[Log], order_by: str, descending: bool) -> None:
+def _sort(logs: list[StoredLog], order_by: str, descending: bool) -> None:
     """Order *logs* by *order_by*, ties by id (time), nulls first."""
     if order_by in _NEVER_NULL:
         # Two stable sorts on plain attributes are several times faster than a tuple key.
@@ -283,7 +283,7 @@ def _sort(logs: list[Log], order_by: str, descending: bool) -> None:
         logs.sort(key=_sort_key(order_by), reverse=descending)
 
 
-def _sort_key(order_by: str) -> Callable[[Log], Any]:
+def _sort_key(order_by: str) -> Callable[[StoredLog], Any]:
     read = (lambda log: log.created) if order_by == "created_at" else _FIELD[order_by]
     # None sorts first; ties keep id (time) order.
     return lambda log: (read(log) is not None, read(log) or 0, log.id)
@@ -294,7 +294,7 @@ class LogStore:
 
     def __init__(self, settings: LogSettings | None = None) -> None:
         self.settings = settings or LogSettings()
-        self._logs: dict[str, Log] = {}
+        self._logs: dict[str, StoredLog] = {}
         self._lock = threading.Lock()
         # While logs arrive in (created, id) order, the dict's order is that order and
         # listing by created_at needs no sort (the common case: the gateway's own logs).
@@ -304,19 +304,19 @@ class LogStore:
     def __len__(self) -> int:
         return len(self._logs)
 
-    def add(self, log: Log) -> None:
+    def add(self, log: StoredLog) -> None:
         log.visible_at = log.created + self.settings.visibility_lag
         log.details_at = log.created + self.settings.detail_lag
         with self._lock:
             self._store(log)
 
-    def load(self, logs: Iterable[Log]) -> None:
+    def load(self, logs: Iterable[StoredLog]) -> None:
         """Add logs as they are (seeded: visible at once, details filled in)."""
         with self._lock:
             for log in logs:
                 self._store(log)
 
-    def _store(self, log: Log) -> None:
+    def _store(self, log: StoredLog) -> None:
         place = (log.created, log.id)
         if log.id in self._logs or place < self._last:
             self._in_time_order = False
@@ -324,19 +324,19 @@ class LogStore:
         log.search_text = _search_text(log.metadata)
         self._logs[log.id] = log
 
-    def get(self, log_id: str, now: float) -> Log | None:
+    def get(self, log_id: str, now: float) -> StoredLog | None:
         log = self._logs.get(log_id)
         return log if log is not None and log.visible_at <= now else None
 
     def find(
         self,
-        filters: Iterable[Filter],
+        filters: Iterable[LogCondition],
         now: float,
         *,
         search: str | None = None,
         order_by: str = "created_at",
         descending: bool = True,
-    ) -> list[Log]:
+    ) -> list[StoredLog]:
         """Visible logs matching every filter (and *search*), in the order asked for."""
         tests = [f.predicate() for f in filters]
         if search:
@@ -359,7 +359,7 @@ class LogStore:
                 setattr(log, name, value)
             log.search_text = _search_text(log.metadata)
 
-    def remove(self, logs: Iterable[Log]) -> int:
+    def remove(self, logs: Iterable[StoredLog]) -> int:
         with self._lock:
             removed = [self._logs.pop(log.id, None) for log in logs]
         return sum(log is not None for log in removed)
@@ -370,7 +370,7 @@ class LogStore:
             self._in_time_order, self._last = True, (float("-inf"), "")
 
 
-def _passes(log: Log, tests: list[Callable[[Log], bool]]) -> bool:
+def _passes(log: StoredLog, tests: list[Callable[[StoredLog], bool]]) -> bool:
     # A plain loop: `all()` over a generator costs a third more on 100k logs.
     for test in tests:  # noqa: SIM110
         if not test(log):
@@ -383,5 +383,5 @@ def _search_text(metadata: Mapping[str, object] | None) -> str:
     return "\n".join(f"{k}\n{v}" for k, v in (metadata or {}).items()).lower()
 
 
-def _mentions(log: Log, needle: str) -> bool:
+def _mentions(log: StoredLog, needle: str) -> bool:
     return needle in log.search_text

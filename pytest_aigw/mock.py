@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
 from . import settings
-from ._errors import GatewayCheckError
-from ._validation import check, check_number, fail
+from ._validation import check, check_number
 from .calls import Call, CallList
 from .clock import Clock
-from .evals import Judging
 from .fake.credentials import CredentialPolicy
 from .fake.dlp import DlpPolicy, dlp_rule
 from .fake.errors import GATEWAY_ERRORS
@@ -24,6 +21,7 @@ from .fake.matchers import MatcherArgs, TextMatcher
 from .fake.routing import GATEWAY_HOST
 from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault
+from .gateway_base import Gateway, RootURL
 from .ids import IdFormat, id_factory
 from .intercept.cloudflare_guard import CloudflareGuard
 from .intercept.guard import DirectCall, DirectCallGuard
@@ -36,7 +34,6 @@ from .settings import DEFAULT_ACCOUNT_ID, DEFAULT_GATEWAY_ID, GatewayArgs
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .client import Log, LogsClient
     from .intercept import Interception
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_GATEWAY_ID", "MockGateway", "RootURL"]
@@ -59,32 +56,7 @@ def _served(account_id: str, gateway_id: str) -> str:
     )
 
 
-def validate_ids(account_id: object, gateway_id: object) -> None:
-    """Raise `ConfigError` unless the ids are ones the real gateway accepts."""
-    settings.check({"account_id": account_id, "gateway_id": gateway_id})
-
-
-class RootURL(str):
-    """A root URL that, called with a provider slug, gives that provider's base URL.
-
-    ``aigw.url`` is where the gateway answers; ``aigw.url("openai")`` is
-    ``aigw.gateway_url + "/openai"``, the OpenAI SDK's base_url.
-    """
-
-    gateway_url: str
-
-    def __new__(cls, root: str, gateway_url: str) -> RootURL:
-        url = super().__new__(cls, root)
-        url.gateway_url = gateway_url
-        return url
-
-    def __call__(self, provider: str) -> str:
-        if not isinstance(provider, str) or not provider or "/" in provider.strip("/"):
-            fail("provider", provider, "a slug such as 'openai'")
-        return f"{self.gateway_url}/{provider.strip('/')}"
-
-
-class MockGateway(Judging):
+class MockGateway(Gateway):
     """A fake Cloudflare AI Gateway that the app's httpx and httpx2 clients reach.
 
     Use it as the `aigw` fixture, or as a context manager outside pytest::
@@ -98,7 +70,8 @@ class MockGateway(Judging):
     `handler` also plugs straight into `httpx.MockTransport`.
     """
 
-    mode = "mock"  # a LiveGateway says "live": tests written for both can tell
+    mode = "mock"
+    _roundtrip_timeout = 10.0
 
     def __init__(
         self, *, log_settings: LogSettings | None = None, **options: Unpack[GatewayArgs]
@@ -134,7 +107,6 @@ class MockGateway(Judging):
         self._logs_api = LogsApi(self._fake.logs, self.account_id, self.gateway_id, self.clock.now)
         self._unsent = CloudflareGuard(_served(self.account_id, self.gateway_id))
         self._interception: Interception | None = None
-        self._logs_client: LogsClient | None = None
 
     @property
     def settings(self) -> GatewayArgs:
@@ -215,29 +187,9 @@ class MockGateway(Judging):
         return f"{self._gateway_root}/v1/{self.account_id}/{self.gateway_id}"
 
     @property
-    def rest_url(self) -> str:
-        """The REST API's inference base: ``{api_url}/accounts/{account_id}/ai``.
-
-        ``OpenAI(base_url=aigw.rest_url + "/v1")`` and ``Anthropic(base_url=aigw.rest_url)``
-        reach its chat, Responses and Messages endpoints; ``rest_url + "/run"`` takes
-        ``{"model": ..., "input": {...}}``.
-        """
-        return f"{self.api_url}/accounts/{self.account_id}/ai"
-
-    @property
-    def url(self) -> RootURL:
-        """The root the gateway answers on; ``url("openai")`` is the OpenAI SDK's base_url."""
-        return RootURL(self._gateway_root, self.gateway_url)
-
-    @property
     def calls(self) -> CallList:
         """The gateway calls recorded so far, in order; `calls.last` is the latest."""
         return self._fake.calls
-
-    @property
-    def log_ids(self) -> list[str]:
-        """The `cf-aig-log-id` values issued so far, in order."""
-        return [call.log_id for call in self._fake.calls if call.log_id is not None]
 
     @property
     def unexpected(self) -> list[UnexpectedRequest]:
@@ -454,24 +406,13 @@ class MockGateway(Judging):
         """The Cloudflare API base the fake Logs API answers on (``.../client/v4``)."""
         return f"{self._api_root}/client/v4"
 
-    @property
-    def logs(self) -> LogsClient:
-        """The Logs API client bound to this gateway, talking to the fake Logs API.
-
-        The same client live mode uses against Cloudflare; no rate limit against the fake.
-        """
-        if self._logs_client is None:
-            from .client import LogsClient
-
-            self._logs_client = LogsClient(
-                account_id=self.account_id,
-                gateway_id=self.gateway_id,
-                api_token="aigw-mock-token",
-                base_url=self.api_url,
-                http_client=self._logs_http_client(),
-                rate_limit=None,
-            )
-        return self._logs_client
+    def _logs_client_options(self) -> dict[str, Any]:
+        # `logs` is the client live mode uses against Cloudflare; no rate limit here.
+        return {
+            "api_token": "aigw-mock-token",
+            "http_client": self._logs_http_client(),
+            "rate_limit": None,
+        }
 
     def _logs_http_client(self) -> httpx.Client | None:
         """The HTTP client the Logs API client uses: straight to this fake, in process.
@@ -480,19 +421,6 @@ class MockGateway(Judging):
         its TLS context costs ~25 ms per gateway.)
         """
         return httpx.Client(transport=httpx.MockTransport(self.handler))
-
-    def assert_feedback_roundtrip(
-        self,
-        log_id: str,
-        *,
-        feedback: float | None = 1,
-        score: float | None = None,
-        timeout: float = 10.0,
-    ) -> Log:
-        """Submit feedback through the Logs API, then read it back until it shows."""
-        return self.logs.assert_feedback_roundtrip(
-            log_id, feedback=feedback, score=score, timeout=timeout
-        )
 
     @property
     def log_store(self) -> LogStore:
@@ -539,15 +467,12 @@ class MockGateway(Judging):
         """Everything `check()` would report, one line each."""
         return self._direct.findings() + self._unsent.findings() + self._fake.findings()
 
-    def check(self) -> None:
-        """Raise `GatewayCheckError` if the app sent what the real gateway would refuse or lose."""
-        found = self.findings()
-        if found:
-            lines = "\n".join(f"  {n}. {text}" for n, text in enumerate(found, start=1))
-            raise GatewayCheckError(
-                f"pytest-aigw found {len(found)} problem(s) in what the app sent to the"
-                f" AI Gateway fake:\n{lines}\n{OPT_OUT_HINT}"
-            )
+    def _check_message(self, count: int, lines: str) -> str:
+        # What the app sent that the real gateway would refuse or lose.
+        return (
+            f"pytest-aigw found {count} problem(s) in what the app sent to the"
+            f" AI Gateway fake:\n{lines}\n{OPT_OUT_HINT}"
+        )
 
     def reset(self) -> None:
         """Forget calls, scripts, cached answers and pending findings (per Hypothesis example)."""
@@ -568,26 +493,7 @@ class MockGateway(Judging):
 
     def stop(self) -> None:
         """Stop intercepting; requests reach the network again."""
-        client, self._logs_client = self._logs_client, None
-        if client is not None:
-            client.close()
+        self._close_logs_client()
         interception, self._interception = self._interception, None
         if interception is not None:
             interception.stop()
-
-    def __enter__(self: _Self) -> _Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if exc_type is None and self.strict:
-            self.check()
-
-    def __repr__(self) -> str:
-        return f"<MockGateway {self.gateway_url} calls={len(self.calls)}>"

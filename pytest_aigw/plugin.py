@@ -21,6 +21,7 @@ from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
 
 if TYPE_CHECKING:
+    from .gateway_base import Gateway
     from .live import LiveGateway
     from .mock import MockGateway
     from .served import MockGatewayServer
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
-G = TypeVar("G", bound="MockGateway | LiveGateway")
+G = TypeVar("G", bound="Gateway")
 M = TypeVar("M", bound="MockGateway")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
-_GATEWAY = pytest.StashKey["MockGateway | LiveGateway"]()
+_GATEWAY = pytest.StashKey["Gateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
 _INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _REDACTED_BEFORE = pytest.StashKey[Any]()
@@ -64,6 +65,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if entry.ini_key:
             text = f"The fake AI Gateway's {entry.name}: {entry.help} ({entry.kind.values})."
             parser.addini(entry.ini_key, text, default="")
+    for key, old in _config.OLD_INI_KEYS.items():
+        parser.addini(old, f"The old name of {key}, still read.", default="")
     for setting in (_config.MODE, _config.GATEWAY_BASE_URL, _config.API_BASE_URL):
         parser.addini(setting.ini, setting.help, default="")
     parser.addini(_config.TAGS.ini, _config.TAGS.help, type="linelist", default=[])
@@ -263,7 +266,7 @@ def pytest_runtest_makereport(
     return report
 
 
-def _explain_failure(report: pytest.TestReport, gateway: MockGateway | LiveGateway) -> None:
+def _explain_failure(report: pytest.TestReport, gateway: Gateway) -> None:
     """Show what the gateway saw go wrong next to a failed test (teardown checks are skipped)."""
     found = gateway.findings()
     if found:
@@ -281,7 +284,7 @@ def _test_passed(item: pytest.Item) -> bool:
 
 
 @pytest.fixture
-def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway | LiveGateway]:
+def aigw(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     """A fake Cloudflare AI Gateway for this test, reached by the app's httpx/httpx2 clients.
 
     Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
@@ -290,7 +293,7 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[MockGateway | LiveGateway]:
     its requests go to the real gateway, tagged ``test: true``.
     """
     run = _run(request.config)
-    gateway: MockGateway | LiveGateway
+    gateway: Gateway
     if run.live and request.node.get_closest_marker("aigw_live") is not None:
         gateway = _fail_on(AigwError, _live_gateway, run)
     else:
@@ -363,7 +366,7 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
         _fail_on(GatewayCheckError, gateway.check)
 
 
-def _judge(item: pytest.Item, gateway: MockGateway | LiveGateway) -> None:
+def _judge(item: pytest.Item, gateway: Gateway) -> None:
     """Decide the eval test's verdicts; the fake takes them now, live ones go at the end."""
     item.config.stash[_JUDGE].judge(item, gateway, item.stash.get(_CALL_REPORT, None))
 

@@ -21,7 +21,7 @@ from typing import Any
 from . import _json
 from ._errors import ConfigError
 from ._validation import check_json, fail, is_number, is_whole, short_repr
-from .logstore import Log
+from .logstore import StoredLog
 
 __all__ = ["logs_from_api"]
 
@@ -127,7 +127,7 @@ def _body(value: object, where: str) -> bytes | None:
     return (value if isinstance(value, str) else check_json(where, value)).encode()
 
 
-def _log(number: int, item: object) -> Log:
+def _log(number: int, item: object) -> StoredLog:
     where = f"seeded log #{number}"
     if not isinstance(item, Mapping):
         fail(where, item, "an object as the Logs API returns it")
@@ -145,7 +145,7 @@ def _log(number: int, item: object) -> Log:
     request = _body(item.get("request"), f"{where}: field 'request'")
     response = _body(item.get("response"), f"{where}: field 'response'")
     known = {*_FIELDS, "created_at", "metadata", "request", "response"}
-    return Log(
+    return StoredLog(
         **values,
         created=created,
         metadata=_metadata(item.get("metadata"), where),
@@ -159,6 +159,6 @@ def _log(number: int, item: object) -> Log:
     )
 
 
-def logs_from_api(items: Iterable[object]) -> list[Log]:
+def logs_from_api(items: Iterable[object]) -> list[StoredLog]:
     """Check and convert *items* (Logs API objects); raise `ConfigError` on the first bad one."""
     return [_log(number, item) for number, item in enumerate(items, start=1)]

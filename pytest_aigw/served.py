@@ -97,6 +97,3 @@ class MockGatewayServer(MockGateway):
             self.server.handler = None
         if self._owns_server:
             self.server.stop()
-
-    def __repr__(self) -> str:
-        return f"<MockGatewayServer {self.gateway_url} calls={len(self.calls)}>"

@@ -237,7 +237,8 @@ class Setting(Generic[T]):
     """How one setting is checked, its default, its help, and where it can be given.
 
     *ini* and *serve* say whether it is an ini key and a ``serve`` flag; *flag* names
-    the flag when ``--`` + name does not fit. *name* is filled in from the table.
+    the flag when ``--`` + name does not fit, *ini_name* the ini key after ``aigw_``
+    when the name does not. *name* is filled in from the table.
     """
 
     kind: Kind[T]
@@ -246,11 +247,12 @@ class Setting(Generic[T]):
     ini: bool = True
     serve: bool = True
     flag: str = ""
+    ini_name: str = ""
     name: str = ""
 
     @property
     def ini_key(self) -> str | None:
-        return f"aigw_{self.name}" if self.ini else None
+        return f"aigw_{self.ini_name or self.name}" if self.ini else None
 
     @property
     def option(self) -> str | None:
@@ -290,6 +292,7 @@ class GatewayArgs(TypedDict, total=False):
             DEFAULT_GATEWAY_ID,
             "the gateway id the fake serves",
             flag="--gateway",
+            ini_name="gateway",  # the twin of --aigw-gateway
         ),
     ]
     strict: Annotated[

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import gateway_with_calls
 
 from pytest_aigw import ConfigError, LogSettings, MockGateway
 from pytest_aigw.client import (
@@ -29,14 +30,7 @@ ACCOUNT, GATEWAY = "acct", "gw"
 
 @pytest.fixture
 def gw() -> Iterator[MockGateway]:
-    key = {"authorization": "Bearer sk-test"}  # the app's provider key
-    with MockGateway() as gateway, httpx.Client(headers=key) as client:
-        for n in range(5):
-            client.post(
-                gateway.url("openai") + "/chat/completions",
-                json={"model": "gpt-4o" if n % 2 else "gpt-4o-mini", "n": n},
-                headers={"cf-aig-metadata": json.dumps({"user": f"u{n}"})},
-            )
+    with gateway_with_calls(5) as gateway:
         yield gateway
 
 
@@ -95,7 +89,7 @@ def test_get_list_iter_and_bodies_through_the_fake(gw: MockGateway) -> None:
     page = logs.list(filters=[log_filter("model", "eq", "gpt-4o")], per_page=1)
     assert (page.total_count, page.count, page.logs[0].id) == (2, 1, gw.log_ids[3])
     assert [log.id for log in logs.iter(per_page=2)] == list(reversed(gw.log_ids))
-    assert logs.request_body(gw.log_ids[0]) == {"model": "gpt-4o-mini", "n": 0}
+    assert logs.request_body(gw.log_ids[0]) == {"model": "gpt-4o-mini", "messages": [], "n": 0}
     assert logs.response_body(gw.log_ids[0])["object"] == "chat.completion"  # type: ignore[index]
 
 

@@ -14,7 +14,7 @@ import os
 import httpx
 import pytest
 
-from pytest_aigw import LiveGateway, MockGateway
+from pytest_aigw import Gateway
 
 pytestmark = pytest.mark.aigw_live
 
@@ -22,7 +22,7 @@ MODEL = "@cf/meta/llama-3.1-8b-instruct"
 PROMPT = {"messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 8}
 
 
-def run_model(aigw: MockGateway | LiveGateway, **body: object) -> httpx.Response:
+def run_model(aigw: Gateway, **body: object) -> httpx.Response:
     token = os.environ.get("CLOUDFLARE_API_TOKEN", "mock-token")
     response = httpx.post(
         f"{aigw.url('workers-ai')}/{MODEL}",
@@ -37,7 +37,7 @@ def run_model(aigw: MockGateway | LiveGateway, **body: object) -> httpx.Response
     return response
 
 
-def test_a_call_is_logged_with_the_apps_metadata(aigw: MockGateway | LiveGateway) -> None:
+def test_a_call_is_logged_with_the_apps_metadata(aigw: Gateway) -> None:
     response = run_model(aigw)
     call = aigw.calls.last
     assert call.log_id == response.headers["cf-aig-log-id"]
@@ -49,7 +49,7 @@ def test_a_call_is_logged_with_the_apps_metadata(aigw: MockGateway | LiveGateway
         assert call.metadata["test"] is True
 
 
-def test_a_stream_arrives_as_server_sent_events(aigw: MockGateway | LiveGateway) -> None:
+def test_a_stream_arrives_as_server_sent_events(aigw: Gateway) -> None:
     response = run_model(aigw, stream=True)
     assert response.headers["content-type"].startswith("text/event-stream")
     events = [line for line in response.text.splitlines() if line.startswith("data: ")]
@@ -57,7 +57,7 @@ def test_a_stream_arrives_as_server_sent_events(aigw: MockGateway | LiveGateway)
     assert aigw.calls.last.log_id is not None
 
 
-def test_feedback_round_trips_through_the_logs_api(aigw: MockGateway | LiveGateway) -> None:
+def test_feedback_round_trips_through_the_logs_api(aigw: Gateway) -> None:
     run_model(aigw)
     log = aigw.assert_feedback_roundtrip(aigw.log_ids[0], feedback=1, score=80, timeout=60)
     assert (log.feedback, log.score) == (1, 80)

@@ -8,6 +8,7 @@ import textwrap
 import httpcore2  # noqa: F401
 import httpx
 import pytest
+from conftest import run
 from pytest_httpserver import HTTPServer
 
 from pytest_aigw import ConfigError, MockGateway
@@ -80,11 +81,6 @@ CLIENTS = {
             assert response.json()["error"]["message"] == REFUSAL
     """,
 }
-
-
-def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(textwrap.dedent(source))
-    return pytester.runpytest(*args)
 
 
 def with_constants(source: str, url: str = "https://api.openai.com/v1/chat/completions") -> str:

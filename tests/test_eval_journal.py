@@ -354,27 +354,27 @@ def test_a_running_writers_file_is_no_leftover_and_a_torn_line_is_skipped(
     [
         (
             ["--aigw-eval-report=out"],
-            "ERROR: pytest-aigw: --aigw-eval-report must name a file, got 'out', which is a"
+            "*: error: --aigw-eval-report must name a file, got 'out', which is a"
             " directory; give a file in it, such as 'out/eval.json'",
         ),
         (
             ["--aigw-eval-report=plain.txt/eval.json"],
-            "ERROR: pytest-aigw: --aigw-eval-report cannot be written at"
+            "*: error: --aigw-eval-report cannot be written at"
             " 'plain.txt/eval.json': 'plain.txt' is a file, not a directory; give a path"
             " under a directory",
         ),
         (
             ["--aigw-eval-journal=plain.txt"],
-            "ERROR: pytest-aigw: --aigw-eval-journal must be a directory, got 'plain.txt',"
+            "*: error: --aigw-eval-journal must be a directory, got 'plain.txt',"
             " but 'plain.txt' is a file; give a directory path",
         ),
         (
             ["--aigw-eval-submit-timeout=soon"],
-            "ERROR: pytest-aigw: --aigw-eval-submit-timeout must be seconds >= 0, got 'soon'",
+            "*: error: --aigw-eval-submit-timeout must be seconds >= 0, got 'soon'",
         ),
         (
             ["--aigw-max-retry-after=nan"],
-            "ERROR: pytest-aigw: --aigw-max-retry-after must be seconds >= 0, got 'nan'",
+            "*: error: --aigw-max-retry-after must be seconds >= 0, got 'nan'",
         ),
         (
             ["--aigw-eval-resubmit", "-p", "no:cacheprovider"],
@@ -408,12 +408,12 @@ def test_the_ini_and_env_twins_are_read(
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest()
     result.stderr.fnmatch_lines(
-        ["ERROR: pytest-aigw: PYTEST_AIGW_EVAL_SUBMIT_TIMEOUT must be seconds >= 0, got '-2'"]
+        ["*: error: PYTEST_AIGW_EVAL_SUBMIT_TIMEOUT must be seconds >= 0, got '-2'"]
     )
     monkeypatch.delenv("PYTEST_AIGW_EVAL_SUBMIT_TIMEOUT")
     result = pytester.runpytest()
     result.stderr.fnmatch_lines(
-        ["ERROR: pytest-aigw: ini aigw_max_retry_after must be seconds >= 0, got 'forever'"]
+        ["*: error: ini aigw_max_retry_after must be seconds >= 0, got 'forever'"]
     )
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import live_args
 
-from pytest_aigw import LogSettings, MockGatewayServer
+from pytest_aigw import MockGatewayServer
 from pytest_aigw.evals import EvalRun
 
 pytest_plugins = ["pytester"]
@@ -233,23 +233,6 @@ def test_xdist_gives_one_report_one_summary_and_one_gate(pytester: pytest.Pytest
 
 
 # --- live mode, against the loopback stand-in -----------------------------------------
-
-
-@pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockGatewayServer]:
-    with MockGatewayServer(strict=False, log_settings=LogSettings(visibility_lag=0.2)) as server:
-        monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", server.account_id)
-        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "token")
-        monkeypatch.setenv("PYTEST_AIGW_GATEWAY_ID", server.gateway_id)
-        yield server
-
-
-def live_args(server: MockGatewayServer) -> list[str]:
-    return [
-        "--aigw-mode=live",
-        f"--aigw-gateway-base-url={server.url}/v1",
-        f"--aigw-api-base-url={server.api_url}",
-    ]
 
 
 LIVE_CASES = textwrap.dedent(

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_aigw import MockGateway, MockGatewayServer
+from pytest_aigw import ConfigError, MockGateway, MockGatewayServer
 from pytest_aigw.cli import main
 from pytest_aigw.fake import bounds, gateway
 from pytest_aigw.fake.formats import embeddings
@@ -242,10 +242,11 @@ def test_a_digit_run_as_page_is_refused_with_7001(
     assert reply.json()["errors"][0]["message"].startswith(f"{name}: must be a whole number")
 
 
-def test_a_seeded_integer_beyond_float_range_does_not_break_filters(
+def test_a_seeded_integer_beyond_float_range_is_refused_and_filters_keep_working(
     gw: MockGateway, client: httpx.Client
 ) -> None:
-    gw.seed_logs([{**SEED, "metadata": {"n": 10**400}}])
+    with pytest.raises(ConfigError, match="field 'metadata' must be a flat object"):
+        gw.seed_logs([{**SEED, "metadata": {"n": 10**400}}])
     for operator in ("eq", "lt", "neq"):
         filters = json.dumps([{"key": "metadata.value", "operator": operator, "value": ["5"]}])
         assert client.get(logs_url(gw), params={"filters": filters}).status_code == 200

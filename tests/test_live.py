@@ -8,55 +8,29 @@ checks what the stand-in received.
 from __future__ import annotations
 
 import json
-import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import API_TOKEN, live_args, run
 
-from pytest_aigw import Call, LogSettings, MockGatewayServer
+from pytest_aigw import Call, MockGatewayServer
 
 pytest_plugins = ["pytester"]
 
-API_TOKEN = "cf-api-token-SECRET-1"
 GATEWAY_TOKEN = "gw-token-SECRET-2"
 PROVIDER_KEY = "sk-provider-SECRET-3"
 CONTRACT = Path(__file__).with_name("test_contract.py")
 
 
 @pytest.fixture
-def standin() -> Iterator[MockGatewayServer]:
-    with MockGatewayServer(strict=False, log_settings=LogSettings(visibility_lag=0.3)) as server:
-        yield server
-
-
-@pytest.fixture
-def live(
-    pytester: pytest.Pytester, standin: MockGatewayServer, monkeypatch: pytest.MonkeyPatch
-) -> list[str]:
-    """The command-line arguments of a live run against the stand-in, its env set."""
-    for name in ("PYTEST_AIGW_MODE", "PYTEST_AIGW_GATEWAY_TOKEN", "PYTEST_AIGW_TAGS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", standin.account_id)
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", API_TOKEN)
-    monkeypatch.setenv("PYTEST_AIGW_GATEWAY_ID", standin.gateway_id)
-    return [
-        "--aigw-mode=live",
-        f"--aigw-gateway-base-url={standin.url}/v1",
-        f"--aigw-api-base-url={standin.api_url}",
-        "-p",
-        "no:randomly",
-    ]
+def live(standin: MockGatewayServer) -> list[str]:
+    """The command-line arguments of a live run against the stand-in."""
+    return [*live_args(standin), "-p", "no:randomly"]
 
 
 def run_of(call: Call) -> object:
     assert call.metadata is not None
     return call.metadata["aigw_run"]
-
-
-def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(textwrap.dedent(source))
-    return pytester.runpytest(*args)
 
 
 APP = """
@@ -322,7 +296,7 @@ def test_live_mode_with_nothing_set_names_everything_missing(
         [
             "ERROR: pytest-aigw: live mode (--aigw-mode=live) needs CLOUDFLARE_ACCOUNT_ID"
             " (environment); CLOUDFLARE_API_TOKEN (environment); the gateway id"
-            " (--aigw-gateway, PYTEST_AIGW_GATEWAY_ID or ini aigw_gateway_id). Set them, or"
+            " (--aigw-gateway, PYTEST_AIGW_GATEWAY_ID or ini aigw_gateway). Set them, or"
             " leave out --aigw-mode=live to test against the fake gateway."
         ]
     )
@@ -365,7 +339,7 @@ def test_bad_settings_are_usage_errors(
 def test_command_line_beats_environment_beats_ini(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makeini("[pytest]\naigw_mode = live\naigw_gateway_id = from-ini\n")
+    pytester.makeini("[pytest]\naigw_mode = live\naigw_gateway = from-ini\n")
     monkeypatch.setenv("PYTEST_AIGW_MODE", "mock")
     monkeypatch.setenv("PYTEST_AIGW_GATEWAY_ID", "from-env")
     pytester.makepyfile("def test_nothing(): pass")

@@ -50,13 +50,19 @@ def resolve(options: dict[str, Any], ini: dict[str, Any], env: dict[str, str]) -
 
 
 def test_settings_resolve_command_line_then_environment_then_ini() -> None:
-    ini = {"aigw_mode": "live", "aigw_gateway_id": "ini-gw", "aigw_tags": ["a=1"]}
+    ini = {"aigw_mode": "live", "aigw_gateway": "ini-gw", "aigw_tags": ["a=1"]}
     env = {"PYTEST_AIGW_MODE": "mock", "PYTEST_AIGW_GATEWAY_ID": "env-gw"}
     assert (resolve({}, ini, {}).mode, resolve({}, ini, {}).gateway_id) == ("live", "ini-gw")
     assert (resolve({}, ini, env).mode, resolve({}, ini, env).gateway_id) == ("mock", "env-gw")
     chosen = resolve({"aigw_mode": "LIVE", "aigw_gateway": "cli-gw"}, ini, env)
     assert (chosen.mode, chosen.gateway_id) == ("live", "cli-gw")
     assert resolve({}, ini, {}).tags == {"a": 1}
+
+
+def test_the_gateway_ini_key_is_aigw_gateway_and_its_old_name_still_reads() -> None:
+    old = {"aigw_gateway_id": "old-gw"}
+    assert resolve({}, old, {}).gateway_id == "old-gw"
+    assert resolve({}, {**old, "aigw_gateway": "new-gw"}, {}).gateway_id == "new-gw"
 
 
 def test_credentials_come_from_the_environment_and_never_show_in_the_repr() -> None:

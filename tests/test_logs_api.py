@@ -18,12 +18,6 @@ KEY = {"authorization": "Bearer sk-test"}  # the provider key the app sends
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as shared:
-        yield shared
-
-
 def logs_url(gw: MockGateway, suffix: str = "") -> str:
     return f"{gw.api_url}/accounts/{gw.account_id}/ai-gateway/gateways/{gw.gateway_id}/logs{suffix}"
 

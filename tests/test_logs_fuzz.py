@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,18 +61,6 @@ patches = (
 )
 
 
-@pytest.fixture(scope="module")
-def gateway() -> Iterator[MockGateway]:
-    with MockGateway(strict=False) as gw:
-        yield gw
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as shared:
-        yield shared
-
-
 def reseed(gw: MockGateway) -> None:
     gw.reset()
     gw.seed_logs(
@@ -100,10 +86,10 @@ def logs_url(gw: MockGateway) -> str:
 @settings(max_examples=200, deadline=None)
 @given(queries)
 def test_any_list_or_delete_query_is_answered_never_with_a_500(
-    gateway: MockGateway, client: httpx.Client, query: dict[str, str]
+    gw: MockGateway, client: httpx.Client, query: dict[str, str]
 ) -> None:
-    reseed(gateway)
-    url = logs_url(gateway)
+    reseed(gw)
+    url = logs_url(gw)
     before = snapshot(client, url)
     for method in ("GET", "DELETE"):
         reply = client.request(method, url, params=query, headers=AUTH)
@@ -117,10 +103,10 @@ def test_any_list_or_delete_query_is_answered_never_with_a_500(
 @settings(max_examples=200, deadline=None)
 @given(patches)
 def test_any_patch_body_is_applied_whole_or_refused_changing_nothing(
-    gateway: MockGateway, client: httpx.Client, body: Any
+    gw: MockGateway, client: httpx.Client, body: Any
 ) -> None:
-    reseed(gateway)
-    url = logs_url(gateway)
+    reseed(gw)
+    url = logs_url(gw)
     before = snapshot(client, url)
     reply = client.patch(f"{url}/{LOG_ID}", content=json.dumps(body), headers=AUTH)
     assert reply.status_code in (200, 400)

@@ -13,6 +13,7 @@ import cloudflare
 import httpx
 import pytest
 from cloudflare import AsyncCloudflare, Cloudflare
+from conftest import gateway_with_calls
 
 from pytest_aigw import LogSettings, MockGateway
 
@@ -26,14 +27,7 @@ MODEL_FILTER = json.dumps([{"key": "model", "operator": "eq", "value": ["gpt-4o"
 
 @pytest.fixture
 def gw() -> Iterator[MockGateway]:
-    key = {"authorization": "Bearer sk-test"}  # the app's provider key
-    with MockGateway() as gateway, httpx.Client(headers=key) as client:
-        for n in range(7):
-            client.post(
-                gateway.url("openai") + "/chat/completions",
-                json={"model": "gpt-4o" if n % 2 else "gpt-4o-mini", "messages": [], "n": n},
-                headers={"cf-aig-metadata": json.dumps({"user": f"u{n}"})},
-            )
+    with gateway_with_calls(7) as gateway:
         yield gateway
 
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
+from conftest import run
 
 pytest_plugins = ["pytester"]
 
 GATEWAY = "https://gateway.ai.cloudflare.com/v1/0123456789abcdef0123456789abcdef/test-gateway"
-
-
-def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(textwrap.dedent(source))
-    return pytester.runpytest(*args)
 
 
 def test_fixture_answers_httpx_and_records_the_call(pytester: pytest.Pytester) -> None:
@@ -205,7 +200,7 @@ def test_marker_options_merge_with_the_closest_winning(pytester: pytest.Pytester
 
 
 def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\naigw_account_id = acct123\naigw_gateway_id = prod-gw\n")
+    pytester.makeini("[pytest]\naigw_account_id = acct123\naigw_gateway = prod-gw\n")
     result = run(
         pytester,
         """
@@ -224,8 +219,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
             "aigw(stric=False)",
             "@pytest.mark.aigw got unknown option(s) stric. Allowed options: account_id,"
             " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, detail_lag,"
-            " feedback_in_get, gateway_id, guardrail_stream, id_format, logs, metadata_as,"
-            " provider_hosts, strict, timeout_code, timeout_status, visibility_lag",
+            " feedback_in_get, gateway_id, guardrail_stream, id_format, log_settings,"
+            " metadata_as, provider_hosts, strict, timeout_code, timeout_status, visibility_lag",
         ),
         ("aigw(authenticated=1)", "@pytest.mark.aigw: authenticated must be True or False, got 1"),
         (
@@ -238,8 +233,8 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
             "@pytest.mark.aigw takes keyword options only, got positional argument(s)"
             " (False,). Allowed options: account_id,"
             " allow_direct, authenticated, byok_aliases, cache_ttl, credentials, detail_lag,"
-            " feedback_in_get, gateway_id, guardrail_stream, id_format, logs, metadata_as,"
-            " provider_hosts, strict, timeout_code, timeout_status, visibility_lag",
+            " feedback_in_get, gateway_id, guardrail_stream, id_format, log_settings,"
+            " metadata_as, provider_hosts, strict, timeout_code, timeout_status, visibility_lag",
         ),
         (
             "aigw(id_format='uuid4')",
@@ -250,6 +245,15 @@ def test_ini_sets_the_ids_for_the_whole_suite(pytester: pytest.Pytester) -> None
             "aigw(logs={'metadata_as': 'string'})",
             "@pytest.mark.aigw: logs must be a pytest_aigw.LogSettings(...),"
             " got {'metadata_as': 'string'}",
+        ),
+        (
+            "aigw(log_settings={'metadata_as': 'string'})",
+            "@pytest.mark.aigw: log_settings must be a pytest_aigw.LogSettings(...),"
+            " got {'metadata_as': 'string'}",
+        ),
+        (
+            "aigw(log_settings=None, logs=None)",
+            "@pytest.mark.aigw takes log_settings= or logs= (its old name), not both",
         ),
         ("aigw(strict='no')", "@pytest.mark.aigw: strict must be True or False, got 'no'"),
         (
@@ -509,8 +513,9 @@ def test_reset_gives_each_hypothesis_example_a_clean_gateway(pytester: pytest.Py
     result.assert_outcomes(passed=1)
 
 
-def test_the_logs_marker_option_sets_how_the_fake_logs_api_shows_logs(
-    pytester: pytest.Pytester,
+@pytest.mark.parametrize("option", ["log_settings", "logs"])
+def test_the_log_settings_marker_option_sets_how_the_fake_logs_api_shows_logs(
+    pytester: pytest.Pytester, option: str
 ) -> None:
     result = run(
         pytester,
@@ -519,7 +524,7 @@ def test_the_logs_marker_option_sets_how_the_fake_logs_api_shows_logs(
         import pytest
         from pytest_aigw import LogSettings
 
-        @pytest.mark.aigw(logs=LogSettings(metadata_as="string", visibility_lag=1))
+        @pytest.mark.aigw(OPTION=LogSettings(metadata_as="string", visibility_lag=1))
         def test_string_metadata_after_the_lag(aigw):
             httpx.post(
                 aigw.url("openai") + "/chat/completions",
@@ -536,6 +541,6 @@ def test_the_logs_marker_option_sets_how_the_fake_logs_api_shows_logs(
             assert httpx.get(url, headers=auth).json()["result"][0]["metadata"] == (
                 '{"user":"u1"}'
             )
-        """,
+        """.replace("OPTION", option),
     )
     result.assert_outcomes(passed=1)

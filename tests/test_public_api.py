@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import pytest_aigw
@@ -15,6 +17,7 @@ def test_all_is_sorted_and_exact() -> None:
         "Call",
         "CallList",
         "ConfigError",
+        "Gateway",
         "GatewayCheckError",
         "LiveGateway",
         "LiveModeError",
@@ -47,3 +50,16 @@ def test_unknown_names_raise_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
         _ = pytest_aigw.NoSuchThing
     assert "MockGateway" in dir(pytest_aigw)
+
+
+def test_the_readme_names_every_public_name() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert [name for name in pytest_aigw.__all__ if f"`{name}`" not in readme] == []
+
+
+def test_both_gateways_share_one_interface() -> None:
+    assert issubclass(pytest_aigw.MockGateway, pytest_aigw.Gateway)
+    assert issubclass(pytest_aigw.LiveGateway, pytest_aigw.Gateway)
+    assert issubclass(pytest_aigw.MockGatewayServer, pytest_aigw.Gateway)
+    with pytest.raises(TypeError, match="abstract"):
+        pytest_aigw.Gateway()  # type: ignore[abstract]

@@ -229,7 +229,7 @@ def test_a_bad_name_stops_the_run_with_a_usage_error(pytester: pytest.Pytester) 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "ERROR: pytest-aigw: --aigw-redact must be header or query parameter names such as"
+            "*: error: --aigw-redact must be header or query parameter names such as"
             " x-session-id, or *-suffix for every name ending so, got 'two words'"
         ]
     )

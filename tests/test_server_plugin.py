@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
 import threading
 
 import pytest
+from conftest import run
 
 pytest_plugins = ["pytester"]
-
-
-def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(textwrap.dedent(source))
-    return pytester.runpytest(*args)
 
 
 def server_threads() -> set[str]:

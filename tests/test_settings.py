@@ -131,8 +131,12 @@ def run(pytester: pytest.Pytester, ini: str, source: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "no:randomly")
 
 
+def ini_key(name: str) -> str:
+    return settings.setting(name).ini_key or ""
+
+
 def test_ini_sets_every_setting(pytester: pytest.Pytester) -> None:
-    ini = "".join(f"aigw_{name} = {raw}\n" for name, (raw, _, _) in EXAMPLES.items())
+    ini = "".join(f"{ini_key(name)} = {raw}\n" for name, (raw, _, _) in EXAMPLES.items())
     expected = {name: value for name, (_, value, _) in EXAMPLES.items()}
     result = run(
         pytester,
@@ -149,9 +153,9 @@ def test_ini_sets_every_setting(pytester: pytest.Pytester) -> None:
 def test_ini_rejects_a_bad_value_with_the_same_message_at_start_up(
     pytester: pytest.Pytester, name: str
 ) -> None:
-    result = run(pytester, f"aigw_{name} = {EXAMPLES[name][2]}\n", "def test_x(): pass\n")
+    result = run(pytester, f"{ini_key(name)} = {EXAMPLES[name][2]}\n", "def test_x(): pass\n")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*: error: ini aigw_{name}: {message(name, as_text=True)}"])
+    result.stderr.fnmatch_lines([f"*: error: ini {ini_key(name)}: {message(name, as_text=True)}"])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -173,7 +177,7 @@ def test_the_marker_takes_every_setting_over_ini(pytester: pytest.Pytester, name
     }.get(name, "true" if EXAMPLES[name][1] is False else "false")
     result = run(
         pytester,
-        f"aigw_{name} = {other}\n",
+        f"{ini_key(name)} = {other}\n",
         f"""
         import pytest
 
@@ -217,7 +221,9 @@ def test_closest_marker_wins_per_key_and_logs_expands_into_its_fields(
         import pytest
         from pytest_aigw import LogSettings
 
-        pytestmark = pytest.mark.aigw(logs=LogSettings(metadata_as="string", visibility_lag=2))
+        pytestmark = pytest.mark.aigw(
+            log_settings=LogSettings(metadata_as="string", visibility_lag=2)
+        )
 
         @pytest.mark.aigw(visibility_lag=1)
         def test_marked(aigw):
@@ -230,11 +236,22 @@ def test_closest_marker_wins_per_key_and_logs_expands_into_its_fields(
     result.assert_outcomes(passed=1)
 
 
-def test_the_gateway_option_wins_over_the_ini_key(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\naigw_gateway_id = from-ini\n")
+@pytest.mark.parametrize("key", ["aigw_gateway", "aigw_gateway_id"])
+def test_the_gateway_option_wins_over_the_ini_key(pytester: pytest.Pytester, key: str) -> None:
+    pytester.makeini(f"[pytest]\n{key} = from-ini\n")
+    pytester.makepyfile("def test_x(aigw):\n    assert aigw.gateway_id == 'from-ini'\n")
+    pytester.runpytest().assert_outcomes(passed=1)
     pytester.makepyfile("def test_x(aigw):\n    assert aigw.gateway_id == 'from-option'\n")
     result = pytester.runpytest("--aigw-gateway", "from-option")
     result.assert_outcomes(passed=1)
+
+
+def test_a_bad_old_gateway_ini_key_is_named_in_the_message(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naigw_gateway_id = Bad Id\n")
+    pytester.makepyfile("def test_x(): pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*: error: ini aigw_gateway_id: gateway_id must be*"])
 
 
 def test_a_bad_gateway_option_is_a_usage_error(pytester: pytest.Pytester) -> None:

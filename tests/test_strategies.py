@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from typing import Any
 from uuid import RFC_4122, UUID
 
@@ -38,18 +37,6 @@ KEYS = {
     "workers-ai": {"authorization": "Bearer cf-api-token"},
     "google-ai-studio": {"x-goog-api-key": "test-key"},
 }
-
-
-@pytest.fixture(scope="module")
-def gw() -> Iterator[MockGateway]:
-    with MockGateway(strict=False) as gateway:
-        yield gateway
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as shared:
-        yield shared
 
 
 def chat(client: httpx.Client, gw: MockGateway, **headers: str) -> httpx.Response:

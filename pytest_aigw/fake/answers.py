@@ -30,7 +30,7 @@ from .formats.base import Json, estimate_tokens, split_content
 from .options import RequestOptions
 from .replies import ReplyParts, content_parts
 from .schema_values import UnsatisfiableSchema, value_for
-from .scripts import Failure, Reply, Script
+from .scripts import Failure, Script, ScriptedReply
 from .transport import TransportFault
 
 if TYPE_CHECKING:
@@ -117,12 +117,12 @@ class Answer:
 
 def default_answer(job: Job) -> Answer:
     if not job.api.constrains(job.body):
-        return _spec_answer(job, ReplySpec(DEFAULT_CONTENT), Reply())
+        return _spec_answer(job, ReplySpec(DEFAULT_CONTENT), ScriptedReply())
     try:
         spec = _default_spec(job.conversation)
     except UnsatisfiableSchema as error:
         return _script_error(job, f"the request's schema has no valid value: {error}")
-    return _spec_answer(job, spec, Reply())
+    return _spec_answer(job, spec, ScriptedReply())
 
 
 def _default_spec(conversation: Conversation) -> ReplySpec:
@@ -137,7 +137,7 @@ def _default_spec(conversation: Conversation) -> ReplySpec:
     return ReplySpec(DEFAULT_CONTENT)
 
 
-def reply_answer(job: Job, reply: Reply, script: Script | None = None) -> Answer:
+def reply_answer(job: Job, reply: ScriptedReply, script: Script | None = None) -> Answer:
     """The provider's answer to *job* as *reply* scripts it."""
     if reply.function is not None:
         try:
@@ -186,7 +186,7 @@ def _named(script: Script | None) -> str:
     return f"scripted reply #{script.number} {script.text}" if script else "the reply"
 
 
-def _computed(job: Job, reply: Reply) -> Reply:
+def _computed(job: Job, reply: ScriptedReply) -> ScriptedReply:
     assert reply.function is not None
     result = reply.function(job.call())
     if isinstance(result, ReplyParts):
@@ -225,7 +225,7 @@ def _script_error(job: Job, what: str) -> Answer:
     )
 
 
-def _scripted(job: Job, reply: Reply, chunks: tuple[bytes, ...], **more: Any) -> Answer:
+def _scripted(job: Job, reply: ScriptedReply, chunks: tuple[bytes, ...], **more: Any) -> Answer:
     return Answer(
         reply.status,
         chunks,
@@ -237,7 +237,7 @@ def _scripted(job: Job, reply: Reply, chunks: tuple[bytes, ...], **more: Any) ->
     )
 
 
-def _spec_answer(job: Job, spec: ReplySpec, reply: Reply) -> Answer:
+def _spec_answer(job: Job, spec: ReplySpec, reply: ScriptedReply) -> Answer:
     refused = job.api.refusal(job.path, job.body)
     if refused is not None:  # beyond the provider's own limits (embedding dimensions)
         return _scripted(

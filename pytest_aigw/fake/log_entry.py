@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from .. import _json
 from ..calls import Call
-from ..logstore import Log
+from ..logstore import StoredLog
 from .answers import Answer
 from .credentials import UNBILLED_BY_GATEWAY, Billing, authorized
 
@@ -56,7 +56,7 @@ def log_entry(
     cf: Mapping[str, str],
     billing: Billing = UNBILLED_BY_GATEWAY,
     user_agent: str | None = None,
-) -> Log:
+) -> StoredLog:
     """The log for *call*, answered with *answer*, received at *created*.
 
     *billing* says whether a stored key (`byok`) or Unified Billing (`wholesale`) paid;
@@ -70,7 +70,7 @@ def log_entry(
     cost = 0.0 if hit or not answer.ok else custom if custom is not None else price
     response_body = b"".join(answer.chunks[: answer.cut_after])
     keep_bodies = call.options.collect_log_payload is not False
-    return Log(
+    return StoredLog(
         id=str(call.log_id),
         created=created,
         provider=call.provider,

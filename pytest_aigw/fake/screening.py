@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..logstore import Log
+from ..logstore import StoredLog
 from .answers import Answer, Job, gateway_answer
 from .dlp import DLP_HEADER, DlpPolicy, DlpResult, header_value, log_fields, scan
 from .encoding import compact_bytes
@@ -147,7 +147,7 @@ class Screen:
         self.evaluations.append(evaluation)
         self._scanned[evaluation.phase] = text
 
-    def annotate(self, entry: Log, new_id: Callable[[], str]) -> list[Log]:
+    def annotate(self, entry: StoredLog, new_id: Callable[[], str]) -> list[StoredLog]:
         """Add the checks' fields to the request's log; return its evaluation logs."""
         if self.dlp:
             entry.extra.update(log_fields(self.dlp))
@@ -157,7 +157,7 @@ class Screen:
             entry.extra["guardrails"] = [{**e.fields(), "log_id": log.id} for e, log in pairs]
         return logs
 
-    def _evaluation_log(self, evaluation: Evaluation, entry: Log, log_id: str) -> Log:
+    def _evaluation_log(self, evaluation: Evaluation, entry: StoredLog, log_id: str) -> StoredLog:
         """The separate log of one Guardrails evaluation, linked by the request's event id."""
         model = PROMPT_GUARD if evaluation.categories == ("P1",) else LLAMA_GUARD
         fault = evaluation.fault if evaluation.result == "UNAVAILABLE" else None
@@ -166,7 +166,7 @@ class Screen:
             sent.append({"role": "assistant", "content": self._scanned["response"]})
         request_body = compact_bytes({"messages": sent})
         response_body = compact_bytes(_verdict(evaluation))
-        return Log(
+        return StoredLog(
             id=log_id,
             created=entry.created,
             provider="workers-ai",

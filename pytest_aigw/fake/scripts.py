@@ -31,7 +31,7 @@ from .replies import content_parts, finish_reason_of, tool_calls_of, usage_of
 __all__ = [
     "FAULTS",
     "Failure",
-    "Reply",
+    "ScriptedReply",
     "Script",
     "ScriptBook",
     "failure_script",
@@ -62,7 +62,7 @@ JSON_NOT_STREAMED = (
 
 
 @dataclass(frozen=True)
-class Reply:
+class ScriptedReply:
     """A provider answer: what the model says (or an exact JSON body), status, headers."""
 
     content: str | tuple[str, ...] | None = None
@@ -96,7 +96,7 @@ class Script:
     """One scripted answer, its matchers, and how often it may and did answer."""
 
     number: int
-    action: Reply | Failure
+    action: ScriptedReply | Failure
     matchers: Matchers
     times: int | None
     optional: bool
@@ -228,11 +228,11 @@ def _reply_action(
     finish_reason: Any,
     usage: Any,
     refusal: Any,
-) -> Reply:
+) -> ScriptedReply:
     function = content if callable(content) and not hasattr(content, "model_dump") else None
     text = None if function else content_parts(content)
     _json_alone(json, stream, content=content, tool_calls=tool_calls, refusal=refusal)
-    return Reply(
+    return ScriptedReply(
         text,
         json,
         check_number("status=", status, min=100, max=599, integer=True, expected=STATUS),

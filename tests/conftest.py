@@ -1,0 +1,108 @@
+"""What the test modules share: a user's test file run with pytester, fakes, clients, stand-ins.
+
+Plain helpers are imported (``from conftest import run``); fixtures are found by name. A
+module that needs a fixture of the same name shaped otherwise defines its own.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from pytest_aigw import MockGateway, MockGatewayServer
+
+API_TOKEN = "cf-api-token-SECRET-1"  # the stand-in's Cloudflare API token: never shown
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
+    """Write *source* (dedented) as a test file and run pytest on it with *args*."""
+    pytester.makepyfile(textwrap.dedent(source))
+    return pytester.runpytest(*args)
+
+
+@pytest.fixture(scope="module")
+def gw() -> Iterator[MockGateway]:
+    """A started fake, not strict, for a module's tests; they `reset()` it as they need."""
+    with MockGateway(strict=False) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    """One httpx client for a module's tests: a client per request costs ~25 ms of TLS setup."""
+    with httpx.Client() as shared:
+        yield shared
+
+
+@contextmanager
+def gateway_with_calls(count: int) -> Iterator[MockGateway]:
+    """A started fake holding *count* logged chat calls: models alternate, users u0, u1, ..."""
+    key = {"authorization": "Bearer sk-test"}  # the app's provider key
+    with MockGateway() as gateway, httpx.Client(headers=key) as http:
+        for n in range(count):
+            http.post(
+                gateway.url("openai") + "/chat/completions",
+                json={"model": "gpt-4o" if n % 2 else "gpt-4o-mini", "messages": [], "n": n},
+                headers={"cf-aig-metadata": json.dumps({"user": f"u{n}"})},
+            )
+        yield gateway
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockGatewayServer]:
+    """A fake over real HTTP standing in for Cloudflare in a live run, the environment set.
+
+    Its logs are listed 0.3 s after each call, as the real Logs API lists them a little late.
+    """
+    with MockGatewayServer(strict=False, visibility_lag=0.3) as server:
+        for name in ("PYTEST_AIGW_MODE", "PYTEST_AIGW_GATEWAY_TOKEN", "PYTEST_AIGW_TAGS"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", server.account_id)
+        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", API_TOKEN)
+        monkeypatch.setenv("PYTEST_AIGW_GATEWAY_ID", server.gateway_id)
+        yield server
+
+
+def live_args(server: MockGatewayServer) -> list[str]:
+    """The command-line arguments of a live run against *server* (a `standin`)."""
+    return [
+        "--aigw-mode=live",
+        f"--aigw-gateway-base-url={server.url}/v1",
+        f"--aigw-api-base-url={server.api_url}",
+    ]
+
+
+class _QuietLoopScope:
+    """Keeps pytest-asyncio's start-up warning about an unset loop scope out of pytester runs.
+
+    The project's own ini ignores it; a pytester run has no ini of its own, and the warning,
+    raised while that run configures, would be counted against the test running it.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # pytest restores the warning filters when this run's configuration is cleaned up.
+        warnings.filterwarnings(
+            "ignore",
+            'The configuration option "asyncio_default_fixture_loop_scope" is unset',
+            pytest.PytestDeprecationWarning,
+        )
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytest's own `pytester`, its in-process runs quiet about pytest-asyncio's loop scope."""
+    inline_run = pytester.inline_run  # what runpytest() calls; it takes extra plugins
+
+    def quiet_run(*args: Any, plugins: Sequence[object] = (), **kwargs: Any) -> Any:
+        return inline_run(*args, plugins=(*plugins, _QuietLoopScope()), **kwargs)
+
+    monkeypatch.setattr(pytester, "inline_run", quiet_run)
+    return pytester
