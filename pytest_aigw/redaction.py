@@ -86,6 +86,8 @@ _NAME = re.compile(r"\*?[A-Za-z0-9!#$%&'+.^_`|~-]+")
 
 _Extra = tuple[frozenset[str], tuple[str, ...]]  # names, suffixes
 _extra: _Extra | None = None
+_header_verdicts: dict[str, bool] = {}  # is_secret_header by name, for the names in use
+_MAX_REMEMBERED = 4096  # hostile requests may send endless new names: forget then
 
 
 def redaction_names(values: Iterable[object], where: str) -> tuple[str, ...]:
@@ -122,6 +124,7 @@ def use_extra_names(names: Iterable[str] | None) -> _Extra | None:
     """
     global _extra
     before = _extra
+    _header_verdicts.clear()
     if names is None:
         _extra = None
         return before
@@ -137,6 +140,7 @@ def restore_extra_names(before: _Extra | None) -> None:
     """Put back what `use_extra_names` returned (a pytest run inside another ends)."""
     global _extra
     _extra = before
+    _header_verdicts.clear()
 
 
 def extra_names() -> _Extra:
@@ -149,6 +153,19 @@ def extra_names() -> _Extra:
 
 def is_secret_header(name: str) -> bool:
     """Whether the value of header *name* is a secret."""
+    # Every header of every request asks this: remember the answer per name (the same
+    # few dozen names recur), until the extra names change.
+    try:
+        return _header_verdicts[name]
+    except KeyError:
+        pass
+    if len(_header_verdicts) >= _MAX_REMEMBERED:
+        _header_verdicts.clear()
+    verdict = _header_verdicts[name] = _secret_header(name)
+    return verdict
+
+
+def _secret_header(name: str) -> bool:
     lowered = name.lower()
     if lowered in SECRET_HEADERS:
         return True
