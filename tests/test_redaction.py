@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from pytest_aigw import MockGateway, MockGatewayServer
+from pytest_aigw import MockGateway, MockGatewayServer, redaction
 from pytest_aigw._errors import ConfigError
 from pytest_aigw.live import LiveGateway
 from pytest_aigw.redaction import (
@@ -90,6 +90,23 @@ def test_added_names_and_suffixes_cover_headers_and_query_params() -> None:
     assert is_secret_param("session")
     assert is_secret_param("app-sid")
     assert not is_secret_header("x-session")
+
+
+def test_the_verdict_per_header_name_follows_the_names_in_use() -> None:
+    assert not is_secret_header("X-Session-Id")  # asked before: the answer is remembered
+    before = use_extra_names(redaction_names(["x-session-id"], "test"))
+    try:
+        assert is_secret_header("X-Session-Id")
+    finally:
+        restore_extra_names(before)
+    assert not is_secret_header("X-Session-Id")
+
+
+def test_endless_new_header_names_are_answered_and_not_all_kept() -> None:
+    for n in range(5000):
+        assert is_secret_header(f"x-{n}-token")
+        assert not is_secret_header(f"x-{n}-plain")
+    assert len(redaction._header_verdicts) <= redaction._MAX_REMEMBERED
 
 
 def test_names_from_the_environment_are_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
