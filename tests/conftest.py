@@ -7,6 +7,9 @@ module that needs a fixture of the same name shaped otherwise defines its own.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import textwrap
 import warnings
 from collections.abc import Iterator, Sequence
@@ -17,6 +20,7 @@ import httpx
 import pytest
 
 from pytest_aigw import MockGateway, MockGatewayServer
+from pytest_aigw.cli import main
 
 API_TOKEN = "cf-api-token-SECRET-1"  # the stand-in's Cloudflare API token: never shown
 
@@ -25,6 +29,46 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     """Write *source* (dedented) as a test file and run pytest on it with *args*."""
     pytester.makepyfile(textwrap.dedent(source))
     return pytester.runpytest(*args)
+
+
+def serve_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run ``serve`` with *args*, expecting a usage error (exit 2); return what it printed."""
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", *args])
+    assert exited.value.code == 2
+    return capsys.readouterr().err
+
+
+class Served:
+    """A ``pytest-aigw serve`` process on a free port, and the URLs it printed."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pytest_aigw", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        self.urls: dict[str, str] = {}
+        while len(self.urls) < 4:
+            line = self.process.stdout.readline()
+            assert line, f"serve exited early: {self.process.communicate()[1]}"
+            key, _, value = line.rstrip("\n").partition("=")
+            self.urls[key] = value
+
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str, str]:
+        """Send *signum*; return the exit code and the rest of stdout and stderr."""
+        self.process.send_signal(signum)
+        out, err = self.process.communicate(timeout=20)
+        return self.process.returncode, out, err
+
+    def kill(self) -> None:
+        """End the process if a test left it running."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
 
 
 @pytest.fixture(scope="module")

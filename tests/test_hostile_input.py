@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import serve_error
 
 from pytest_aigw import ConfigError, MockGateway, MockGatewayServer
-from pytest_aigw.cli import main
 from pytest_aigw.fake import bounds, gateway
 from pytest_aigw.fake.formats import embeddings
 from pytest_aigw.fake.formats.base import MAX_PIECES, ReplyContext, ReplySpec
@@ -455,10 +455,8 @@ def test_a_100000_deep_seed_file_is_a_serve_error_line(
 ) -> None:
     path = tmp_path / "seed.json"
     path.write_text(DEEP)
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--seed", str(path)])
-    assert exited.value.code == 2
-    assert capsys.readouterr().err == (
+    err = serve_error(capsys, "--port", "0", "--seed", str(path))
+    assert err == (
         f"pytest-aigw serve: error: --seed {path} cannot be loaded: JSON nested deeper than"
         " 100 levels\n"
     )
