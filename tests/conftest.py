@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import strategies as st
 
 from pytest_aigw import MockGateway, MockGatewayServer
 from pytest_aigw.cli import main
@@ -29,6 +30,30 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     """Write *source* (dedented) as a test file and run pytest on it with *args*."""
     pytester.makepyfile(textwrap.dedent(source))
     return pytester.runpytest(*args)
+
+
+def json_values(
+    integers: st.SearchStrategy[int],
+    floats: st.SearchStrategy[float],
+    *,
+    text: int,
+    keys: int = 5,
+    max_leaves: int = 10,
+) -> tuple[st.SearchStrategy[Any], st.SearchStrategy[Any]]:
+    """JSON-like scalars, and values built of them, for the fuzz tests.
+
+    The scalars are None, booleans, *integers*, *floats* and strings up to *text*
+    characters; the values nest them in lists and objects (keys up to *keys* characters).
+    """
+    scalars = st.none() | st.booleans() | integers | floats | st.text(max_size=text)
+    values = st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=keys), inner, max_size=3)
+        ),
+        max_leaves=max_leaves,
+    )
+    return scalars, values
 
 
 def serve_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:

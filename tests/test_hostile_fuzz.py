@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import json_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,20 +21,8 @@ from pytest_aigw import MockGateway, MockGatewayServer
 AUTH = {"authorization": "Bearer sk-test"}
 LOG_ID = "01JA0000000000000000000001"
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()  # NaN and infinities too: json.dumps writes them as NaN and Infinity
-    | st.text(max_size=8)
-)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
+# NaN and infinities too: json.dumps writes them as NaN and Infinity
+_, values = json_values(st.integers(), st.floats(), text=8)
 
 
 def _deep(levels: int, inner: str) -> str:
