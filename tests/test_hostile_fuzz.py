@@ -66,7 +66,8 @@ def logs_url(gw: MockGateway) -> str:
     return f"{gw.api_url}/accounts/{gw.account_id}/ai-gateway/gateways/{gw.gateway_id}/logs"
 
 
-def reseed(gw: MockGateway) -> None:
+def reseeded(client: httpx.Client, gw: MockGateway) -> Any:
+    """Reset *gw* to its one seeded log; return the logs as the Logs API lists them."""
     gw.reset()
     gw.seed_logs(
         [
@@ -79,6 +80,7 @@ def reseed(gw: MockGateway) -> None:
             }
         ]
     )
+    return logs_now(client, gw)
 
 
 def logs_now(client: httpx.Client, gw: MockGateway) -> Any:
@@ -98,7 +100,8 @@ def assert_answered(reply: httpx.Response) -> None:
 def assert_logged_only_with_a_log_id(
     client: httpx.Client, gw: MockGateway, reply: httpx.Response, before: list[Any]
 ) -> None:
-    """A refusal (no log id) leaves the logs as they were; an answer adds its own log."""
+    """*reply* is answered; only one with a log id adds a log (its own), a refusal none."""
+    assert_answered(reply)
     now = logs_now(client, gw)
     log_id = reply.headers.get("cf-aig-log-id")
     if log_id is None:
@@ -118,15 +121,13 @@ FUZZ = settings(
 def test_any_gateway_body_is_answered(
     gateway: MockGateway, client: httpx.Client, text: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     for url in (
         gateway.url("openai") + "/chat/completions",
         gateway.url("openai") + "/embeddings",
         gateway.gateway_url,
     ):
         reply = client.post(url, content=text.encode("utf-8", "surrogatepass"))
-        assert_answered(reply)
         assert_logged_only_with_a_log_id(client, gateway, reply, before)
 
 
@@ -135,12 +136,10 @@ def test_any_gateway_body_is_answered(
 def test_any_cf_aig_json_header_is_answered(
     gateway: MockGateway, client: httpx.Client, header: str, text: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     reply = client.post(
         gateway.url("openai") + "/chat/completions", json={"model": "m"}, headers={header: text}
     )
-    assert_answered(reply)
     assert_logged_only_with_a_log_id(client, gateway, reply, before)
 
 
@@ -149,8 +148,7 @@ def test_any_cf_aig_json_header_is_answered(
 def test_any_logs_api_query_is_answered(
     gateway: MockGateway, client: httpx.Client, text: str, name: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     for method in ("GET", "DELETE"):
         reply = client.request(method, logs_url(gateway), params={name: text})
         assert_answered(reply)
@@ -163,8 +161,7 @@ def test_any_logs_api_query_is_answered(
 def test_any_patch_body_is_applied_or_refused_changing_nothing(
     gateway: MockGateway, client: httpx.Client, text: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     reply = client.patch(
         f"{logs_url(gateway)}/{LOG_ID}", content=text.encode("utf-8", "surrogatepass")
     )
@@ -179,9 +176,7 @@ def test_any_patch_body_is_applied_or_refused_changing_nothing(
 def test_any_rest_api_body_is_answered(
     gateway: MockGateway, client: httpx.Client, text: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     content = text.encode("utf-8", "surrogatepass")
     reply = client.post(gateway.rest_url + "/v1/chat/completions", content=content)
-    assert_answered(reply)
     assert_logged_only_with_a_log_id(client, gateway, reply, before)
