@@ -26,6 +26,17 @@ from pytest_aigw.cli import main
 API_TOKEN = "cf-api-token-SECRET-1"  # the stand-in's Cloudflare API token: never shown
 
 
+def seeded_log(log_id: str, model: str = "gpt-4o") -> dict[str, Any]:
+    """A log as the Logs API returns it, for `seed_logs` and ``serve --seed``: user u1's."""
+    return {
+        "id": log_id,
+        "created_at": "2026-11-01T09:00:00.000Z",
+        "provider": "openai",
+        "model": model,
+        "metadata": {"user": "u1"},
+    }
+
+
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     """Write *source* (dedented) as a test file and run pytest on it with *args*."""
     pytester.makepyfile(textwrap.dedent(source))

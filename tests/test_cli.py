@@ -14,21 +14,13 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Served, serve_error
+from conftest import Served, seeded_log, serve_error
 
 from pytest_aigw._config import DEFAULT_ACCOUNT_ID
 from pytest_aigw.cli import main
 from pytest_aigw.ids import is_ulid, is_uuid7
 
-SEED = [
-    {
-        "id": "01JSEEDED0000000000000000A",
-        "created_at": "2026-11-01T09:00:00.000Z",
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "metadata": {"user": "u1"},
-    }
-]
+SEED = [seeded_log("01JSEEDED0000000000000000A", "gpt-4o-mini")]
 
 
 @pytest.fixture

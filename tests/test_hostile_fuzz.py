@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import json_values
+from conftest import json_values, seeded_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,17 +69,7 @@ def logs_url(gw: MockGateway) -> str:
 def reseeded(client: httpx.Client, gw: MockGateway) -> Any:
     """Reset *gw* to its one seeded log; return the logs as the Logs API lists them."""
     gw.reset()
-    gw.seed_logs(
-        [
-            {
-                "id": LOG_ID,
-                "created_at": "2026-11-01T09:00:00.000Z",
-                "provider": "openai",
-                "model": "gpt-4o",
-                "metadata": {"user": "u1"},
-            }
-        ]
-    )
+    gw.seed_logs([seeded_log(LOG_ID)])
     return logs_now(client, gw)
 
 

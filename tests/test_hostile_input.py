@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import serve_error
+from conftest import seeded_log, serve_error
 
 from pytest_aigw import ConfigError, MockGateway, MockGatewayServer
 from pytest_aigw.fake import bounds, gateway
@@ -24,13 +24,7 @@ AUTH = {"authorization": "Bearer sk-test"}
 DEEP = "[" * 100_000 + "]" * 100_000
 HUGE = "1" + "0" * 400  # 10**400: beyond float range
 LONG = "9" * 5_000  # past Python's 4,300-digit int() limit
-SEED = {
-    "id": "01JA0000000000000000000001",
-    "created_at": "2026-11-01T09:00:00.000Z",
-    "provider": "openai",
-    "model": "gpt-4o",
-    "metadata": {"user": "u1"},
-}
+SEED = seeded_log("01JA0000000000000000000001")
 
 
 @pytest.fixture
