@@ -250,26 +250,37 @@ def test_respond_takes_a_value_or_refuses_it_at_the_call(
     _ask_models(gw)
 
 
-@pytest.mark.parametrize("keyword", FAIL)
-@given(value=VALUES)
-@SETTINGS
-def test_fail_takes_a_value_or_refuses_it_at_the_call(keyword: str, value: object) -> None:
-    gw = _gateway()
+def _fail(gw: MockGateway, keyword: str, value: object) -> None:
     args: dict[str, Any] = {"status": 500, keyword: value}
-    if not _taken(lambda: gw.fail(args.pop("status"), **args)):
-        return
-    _ask_models(gw)
+    gw.fail(args.pop("status"), **args)
 
 
-@pytest.mark.parametrize("field", SEEDED)
+def _seed(gw: MockGateway, field: str, value: object) -> None:
+    gw.seed_logs(
+        [{"id": "a", "created_at": CREATED, "provider": "openai", "model": "m", field: value}]
+    )
+
+
+# A call given one value by keyword, and what then shows the value was taken whole.
+KEYWORD_CALLS: dict[str, tuple[Callable[[MockGateway, str, object], None], Callable[..., Any]]] = {
+    "fail": (_fail, _ask_models),
+    "seed_logs": (_seed, _list_logs),
+}
+
+
+@pytest.mark.parametrize(
+    ("call", "keyword"),
+    [("fail", keyword) for keyword in FAIL] + [("seed_logs", field) for field in SEEDED],
+)
 @given(value=VALUES)
 @SETTINGS
-def test_seeded_logs_take_a_value_or_refuse_it_at_the_call(field: str, value: object) -> None:
+def test_fail_and_seeded_logs_take_a_value_or_refuse_it_at_the_call(
+    call: str, keyword: str, value: object
+) -> None:
+    act, then = KEYWORD_CALLS[call]
     gw = _gateway()
-    item = {"id": "a", "created_at": CREATED, "provider": "openai", "model": "m", field: value}
-    if not _taken(lambda: gw.seed_logs([item])):
-        return
-    _list_logs(gw)
+    if _taken(lambda: act(gw, keyword, value)):
+        then(gw)
 
 
 @pytest.mark.parametrize("kind", ["score", "feedback"])
