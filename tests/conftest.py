@@ -159,6 +159,16 @@ def live_args(server: MockGatewayServer) -> list[str]:
     ]
 
 
+def verdicts_by_user(server: MockGatewayServer) -> dict[str, tuple[Any, Any]]:
+    """Each request's log's (feedback, score) on *server*, by the request's ``user``."""
+    by_id = {log.id: log for log in server.log_store.find([], now=1e12)}
+    return {
+        call.json["user"]: (by_id[call.log_id].feedback, by_id[call.log_id].score)
+        for call in server.calls
+        if call.log_id
+    }
+
+
 class _QuietLoopScope:
     """Keeps pytest-asyncio's start-up warning about an unset loop scope out of pytester runs.
 

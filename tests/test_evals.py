@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import live_args
+from conftest import live_args, verdicts_by_user
 
 from pytest_aigw import MockGatewayServer
 from pytest_aigw.evals import EvalRun
@@ -250,15 +250,6 @@ LIVE_CASES = textwrap.dedent(
 )
 
 
-def feedback_by_user(server: MockGatewayServer) -> dict[str, tuple[Any, Any]]:
-    by_id = {log.id: log for log in server.log_store.find([], now=1e12)}
-    return {
-        call.json["user"]: (by_id[call.log_id].feedback, by_id[call.log_id].score)
-        for call in server.calls
-        if call.log_id
-    }
-
-
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
 def test_live_feedback_is_stored_per_log_through_429s(
     pytester: pytest.Pytester, standin: MockGatewayServer, workers: list[str]
@@ -267,7 +258,7 @@ def test_live_feedback_is_stored_per_log_through_429s(
     pytester.makepyfile(LIVE_CASES)
     result = pytester.runpytest(*live_args(standin), *workers, "--aigw-eval-report=eval.json")
     result.assert_outcomes(passed=5, failed=1)
-    assert feedback_by_user(standin) == {str(n): (1 if n != 5 else -1, 10 * n) for n in range(6)}
+    assert verdicts_by_user(standin) == {str(n): (1 if n != 5 else -1, 10 * n) for n in range(6)}
     summary = report(pytester)["summary"]
     assert (summary["feedback_submitted"], summary["feedback_verified"]) == (6, 6)
 
