@@ -12,8 +12,9 @@ import json
 import math
 import ssl
 import time
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import anthropic
 import httpx
@@ -91,42 +92,27 @@ needs_responses_stream = pytest.mark.skipif(
 # ~25 ms, which would dominate this file's run time. Passing `http_client` is ordinary
 # SDK use; nothing else about the clients changes.
 TLS = ssl.create_default_context()
+T = TypeVar("T")
 
 
-def sync_openai(base_url: str, max_retries: int = 0) -> OpenAI:
-    return OpenAI(
-        base_url=base_url,
-        api_key=KEY,
-        max_retries=max_retries,
-        http_client=openai.DefaultHttpxClient(verify=TLS),
-    )
+def _sdk(kind: Callable[..., T], api_key: str, http: Callable[..., Any]) -> Callable[..., T]:
+    """A factory of *kind* clients on a base URL, no retries unless asked, sharing `TLS`."""
+
+    def build(base_url: str, max_retries: int = 0) -> T:
+        return kind(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=max_retries,
+            http_client=http(verify=TLS),
+        )
+
+    return build
 
 
-def async_openai(base_url: str, max_retries: int = 0) -> AsyncOpenAI:
-    return AsyncOpenAI(
-        base_url=base_url,
-        api_key=KEY,
-        max_retries=max_retries,
-        http_client=openai.DefaultAsyncHttpxClient(verify=TLS),
-    )
-
-
-def sync_anthropic(base_url: str, max_retries: int = 0) -> Anthropic:
-    return Anthropic(
-        base_url=base_url,
-        api_key=ANTHROPIC_KEY,
-        max_retries=max_retries,
-        http_client=anthropic.DefaultHttpxClient(verify=TLS),
-    )
-
-
-def async_anthropic(base_url: str, max_retries: int = 0) -> AsyncAnthropic:
-    return AsyncAnthropic(
-        base_url=base_url,
-        api_key=ANTHROPIC_KEY,
-        max_retries=max_retries,
-        http_client=anthropic.DefaultAsyncHttpxClient(verify=TLS),
-    )
+sync_openai = _sdk(OpenAI, KEY, openai.DefaultHttpxClient)
+async_openai = _sdk(AsyncOpenAI, KEY, openai.DefaultAsyncHttpxClient)
+sync_anthropic = _sdk(Anthropic, ANTHROPIC_KEY, anthropic.DefaultHttpxClient)
+async_anthropic = _sdk(AsyncAnthropic, ANTHROPIC_KEY, anthropic.DefaultAsyncHttpxClient)
 
 
 @pytest.fixture(params=["sync", "async"])
