@@ -159,6 +159,28 @@ def live_args(server: MockGatewayServer) -> list[str]:
     ]
 
 
+LIVE_EVAL_CASES = """
+import time, httpx, pytest
+
+@pytest.mark.aigw_eval
+@pytest.mark.aigw_live
+@pytest.mark.parametrize("n", range(COUNT))
+def test_case(aigw, n):
+    httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m", "user": str(n)})
+    aigw.score(10 * n)
+"""
+
+
+def live_eval_cases(count: int, ending: str) -> str:
+    """A test file of *count* live eval cases, each ending with the lines of *ending*.
+
+    Case n sends a chat as user n and scores 10 * n (`verdicts_by_user` reads both back).
+    """
+    return LIVE_EVAL_CASES.replace("COUNT", str(count)) + textwrap.indent(
+        textwrap.dedent(ending), "    "
+    )
+
+
 def verdicts_by_user(server: MockGatewayServer) -> dict[str, tuple[Any, Any]]:
     """Each request's log's (feedback, score) on *server*, by the request's ``user``."""
     by_id = {log.id: log for log in server.log_store.find([], now=1e12)}

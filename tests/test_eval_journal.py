@@ -11,7 +11,6 @@ import math
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import live_args as live_run_args
-from conftest import verdicts_by_user
+from conftest import live_eval_cases, verdicts_by_user
 
 from pytest_aigw import LogSettings, MockGatewayServer
 from pytest_aigw.eval_journal import Entry, Journal, JournalWriter
@@ -66,21 +65,14 @@ def live_args(server: MockGatewayServer) -> list[str]:
 
 
 # Case 3 stops midway (the run is killed there); cases 0-2 have ended: 1 failed.
-CASES = textwrap.dedent(
+CASES = live_eval_cases(
+    5,
     """
-    import time, httpx, pytest
-
-    @pytest.mark.aigw_eval
-    @pytest.mark.aigw_live
-    @pytest.mark.parametrize("n", range(5))
-    def test_case(aigw, n):
-        httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m", "user": str(n)})
-        aigw.score(10 * n)
-        if n == STOP:
-            open("reached", "w").close()
-            time.sleep(300)
-        assert n != 1
-    """
+    if n == STOP:
+        open("reached", "w").close()
+        time.sleep(300)
+    assert n != 1
+    """,
 )
 ENDED = {"0": (1, 0), "1": (-1, 10), "2": (1, 20)}
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import live_args, verdicts_by_user
+from conftest import live_args, live_eval_cases, verdicts_by_user
 
 from pytest_aigw import MockGatewayServer
 from pytest_aigw.evals import EvalRun
@@ -235,19 +234,7 @@ def test_xdist_gives_one_report_one_summary_and_one_gate(pytester: pytest.Pytest
 # --- live mode, against the loopback stand-in -----------------------------------------
 
 
-LIVE_CASES = textwrap.dedent(
-    """
-    import httpx, pytest
-
-    @pytest.mark.aigw_eval
-    @pytest.mark.aigw_live
-    @pytest.mark.parametrize("n", range(6))
-    def test_case(aigw, n):
-        httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m", "user": str(n)})
-        aigw.score(10 * n)
-        assert n != 5
-    """
-)
+LIVE_CASES = live_eval_cases(6, "assert n != 5\n")
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
