@@ -41,7 +41,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from . import settings
 from ._errors import ConfigError
@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_GATEWAY_ID",
     "MARKER",
+    "ClientArgs",
     "RunConfig",
     "ini_settings",
     "marker_options",
@@ -195,6 +196,15 @@ RUN_SETTINGS = (
 )
 
 
+class ClientArgs(TypedDict):
+    """The live run's target and Retry-After cap, as keyword arguments."""
+
+    account_id: str
+    gateway_id: str
+    api_token: str
+    max_retry_after: float
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """The run-wide mode and live target. Tokens never appear in its repr."""
@@ -244,6 +254,16 @@ class RunConfig:
         if not (self.account_id and self.gateway_id and self.api_token):
             raise ConfigError("live mode needs " + "; ".join(self.missing()))
         return self.account_id, self.gateway_id, self.api_token
+
+    def client_args(self) -> ClientArgs:
+        """What every Cloudflare API client of the live run is built with (`target` checked)."""
+        account_id, gateway_id, api_token = self.target()
+        return {
+            "account_id": account_id,
+            "gateway_id": gateway_id,
+            "api_token": api_token,
+            "max_retry_after": self.max_retry_after,
+        }
 
     def header(self) -> str:
         """The report header line: mode and target, never a secret."""

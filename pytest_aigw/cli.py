@@ -9,6 +9,7 @@ server cleanly and exits 0.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -20,13 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import _json, settings
 from ._errors import AigwError, ConfigError
-from ._server_limits import (
-    DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BODY_SIZE,
-    DEFAULT_MAX_CONNECTIONS,
-    ServerLimits,
-)
+from ._server_limits import ServerLimits
 from .server import check_port
 
 if TYPE_CHECKING:
@@ -71,39 +66,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The `ServerLimits` fields as flags: each field's help and metavar; its type and default
+# come from the dataclass field, so a flag cannot drift from what the server accepts.
+_LIMIT_HELP = {
+    "header_timeout": "seconds a request head may take to arrive; then 408 (default: %(default)g)",
+    "idle_timeout": "seconds an idle keep-alive connection stays open (default: %(default)g)",
+    "max_connections": "connections served at once; more get a 503 (default: %(default)s, or"
+    " fewer if the file descriptor limit is lower)",
+    "max_body_size": "largest request body; more gets a 413 (default: %(default)s, 100 MB,"
+    " Cloudflare's default on the Free and Pro plans)",
+}
+_LIMIT_METAVARS = {
+    "header_timeout": "SECONDS",
+    "idle_timeout": "SECONDS",
+    "max_connections": "N",
+    "max_body_size": "BYTES",
+}
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    """Flags for the server's timeouts and caps (`ServerLimits`)."""
+    """Flags for the server's timeouts and caps (`ServerLimits`), one a field."""
     limits = parser.add_argument_group("server limits")
-    limits.add_argument(
-        "--header-timeout",
-        type=_limit(float, "header_timeout"),
-        default=DEFAULT_HEADER_TIMEOUT,
-        metavar="SECONDS",
-        help="seconds a request head may take to arrive; then 408 (default: %(default)g)",
-    )
-    limits.add_argument(
-        "--idle-timeout",
-        type=_limit(float, "idle_timeout"),
-        default=DEFAULT_IDLE_TIMEOUT,
-        metavar="SECONDS",
-        help="seconds an idle keep-alive connection stays open (default: %(default)g)",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=_limit(int, "max_connections"),
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help="connections served at once; more get a 503 (default: %(default)s, or fewer"
-        " if the file descriptor limit is lower)",
-    )
-    limits.add_argument(
-        "--max-body-size",
-        type=_limit(int, "max_body_size"),
-        default=DEFAULT_MAX_BODY_SIZE,
-        metavar="BYTES",
-        help="largest request body; more gets a 413 (default: %(default)s, 100 MB, Cloudflare's"
-        " default on the Free and Pro plans)",
-    )
+    for field in dataclasses.fields(ServerLimits):
+        kind = float if field.type == "float" else int
+        limits.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=_limit(kind, field.name),
+            default=field.default,
+            metavar=_LIMIT_METAVARS[field.name],
+            help=_LIMIT_HELP[field.name],
+        )
 
 
 def _port(raw: str) -> int:

@@ -385,14 +385,7 @@ def run_logs_client(run: RunConfig) -> LogsClient:
     """A Logs API client for the live run's account and gateway."""
     from .client import LogsClient
 
-    account_id, gateway_id, api_token = run.target()
-    return LogsClient(
-        account_id=account_id,
-        gateway_id=gateway_id,
-        api_token=api_token,
-        base_url=run.api_base_url,
-        max_retry_after=run.max_retry_after,
-    )
+    return LogsClient(**run.client_args(), base_url=run.api_base_url)
 
 
 def delete_run_logs(run: RunConfig) -> int:

@@ -302,17 +302,20 @@ def _choice(params: httpx.QueryParams, name: str, allowed: tuple[str, ...], *, d
     return value
 
 
+def _json_input(raw: str | bytes, where: str, expected: str) -> Any:
+    """*raw* parsed as JSON; a 400 naming *where* says what was *expected*, or the limit hit."""
+    try:
+        return _json.loads(raw)
+    except _json.JsonError as error:
+        raise InvalidInput(f"{where}: {error if error.limit else expected}") from None
+
+
 def _filters(params: httpx.QueryParams) -> list[LogCondition]:
     """Read `filters` (URL-encoded JSON); the SDKs' dotted form is ignored, as the API does."""
     raw = params.get("filters")
     if raw is None:
         return []
-    try:
-        data = _json.loads(raw)
-    except _json.JsonError as error:
-        if error.limit:
-            raise InvalidInput(f"filters: {error}") from None
-        raise InvalidInput("filters: must be a JSON array of {key, operator, value}") from None
+    data = _json_input(raw, "filters", "must be a JSON array of {key, operator, value}")
     if not isinstance(data, list):
         raise InvalidInput(f"filters: Expected array, received {_kind(data)}")
     return [_filter(number, entry) for number, entry in enumerate(data)]
@@ -368,12 +371,9 @@ def _flat_filters(params: httpx.QueryParams) -> list[LogCondition]:
 
 def _patch_changes(content: bytes) -> dict[str, Any]:
     """Validate a PATCH body completely before anything changes."""
-    try:
-        body = _json.loads(content or b"{}")
-    except _json.JsonError as error:
-        if error.limit:
-            raise InvalidInput(f"body: {error}") from None
-        raise InvalidInput("body: must be a JSON object (JSON without NaN or Infinity)") from None
+    body = _json_input(
+        content or b"{}", "body", "must be a JSON object (JSON without NaN or Infinity)"
+    )
     if not isinstance(body, dict):
         raise InvalidInput(f"body: Expected object, received {_kind(body)}")
     changes: dict[str, Any] = {}

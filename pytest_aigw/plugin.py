@@ -306,16 +306,12 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[Gateway]:
 def _live_gateway(run: _config.RunConfig) -> LiveGateway:
     from .live import LiveGateway
 
-    account_id, gateway_id, api_token = run.target()
     return LiveGateway(
-        account_id=account_id,
-        gateway_id=gateway_id,
-        api_token=api_token,
+        **run.client_args(),
         gateway_token=run.gateway_token,
         gateway_base_url=run.gateway_base_url,
         api_base_url=run.api_base_url,
         tags=run.live_tags(),
-        max_retry_after=run.max_retry_after,
     )
 
 

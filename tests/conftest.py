@@ -7,6 +7,9 @@ module that needs a fixture of the same name shaped otherwise defines its own.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import textwrap
 import warnings
 from collections.abc import Iterator, Sequence
@@ -15,16 +18,93 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import strategies as st
 
 from pytest_aigw import MockGateway, MockGatewayServer
+from pytest_aigw.cli import main
 
 API_TOKEN = "cf-api-token-SECRET-1"  # the stand-in's Cloudflare API token: never shown
+
+
+def seeded_log(log_id: str, model: str = "gpt-4o") -> dict[str, Any]:
+    """A log as the Logs API returns it, for `seed_logs` and ``serve --seed``: user u1's."""
+    return {
+        "id": log_id,
+        "created_at": "2026-11-01T09:00:00.000Z",
+        "provider": "openai",
+        "model": model,
+        "metadata": {"user": "u1"},
+    }
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     """Write *source* (dedented) as a test file and run pytest on it with *args*."""
     pytester.makepyfile(textwrap.dedent(source))
     return pytester.runpytest(*args)
+
+
+def json_values(
+    integers: st.SearchStrategy[int],
+    floats: st.SearchStrategy[float],
+    *,
+    text: int,
+    keys: int = 5,
+    max_leaves: int = 10,
+) -> tuple[st.SearchStrategy[Any], st.SearchStrategy[Any]]:
+    """JSON-like scalars, and values built of them, for the fuzz tests.
+
+    The scalars are None, booleans, *integers*, *floats* and strings up to *text*
+    characters; the values nest them in lists and objects (keys up to *keys* characters).
+    """
+    scalars = st.none() | st.booleans() | integers | floats | st.text(max_size=text)
+    values = st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=keys), inner, max_size=3)
+        ),
+        max_leaves=max_leaves,
+    )
+    return scalars, values
+
+
+def serve_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run ``serve`` with *args*, expecting a usage error (exit 2); return what it printed."""
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", *args])
+    assert exited.value.code == 2
+    return capsys.readouterr().err
+
+
+class Served:
+    """A ``pytest-aigw serve`` process on a free port, and the URLs it printed."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pytest_aigw", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        self.urls: dict[str, str] = {}
+        while len(self.urls) < 4:
+            line = self.process.stdout.readline()
+            assert line, f"serve exited early: {self.process.communicate()[1]}"
+            key, _, value = line.rstrip("\n").partition("=")
+            self.urls[key] = value
+
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str, str]:
+        """Send *signum*; return the exit code and the rest of stdout and stderr."""
+        self.process.send_signal(signum)
+        out, err = self.process.communicate(timeout=20)
+        return self.process.returncode, out, err
+
+    def kill(self) -> None:
+        """End the process if a test left it running."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +157,38 @@ def live_args(server: MockGatewayServer) -> list[str]:
         f"--aigw-gateway-base-url={server.url}/v1",
         f"--aigw-api-base-url={server.api_url}",
     ]
+
+
+LIVE_EVAL_CASES = """
+import time, httpx, pytest
+
+@pytest.mark.aigw_eval
+@pytest.mark.aigw_live
+@pytest.mark.parametrize("n", range(COUNT))
+def test_case(aigw, n):
+    httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m", "user": str(n)})
+    aigw.score(10 * n)
+"""
+
+
+def live_eval_cases(count: int, ending: str) -> str:
+    """A test file of *count* live eval cases, each ending with the lines of *ending*.
+
+    Case n sends a chat as user n and scores 10 * n (`verdicts_by_user` reads both back).
+    """
+    return LIVE_EVAL_CASES.replace("COUNT", str(count)) + textwrap.indent(
+        textwrap.dedent(ending), "    "
+    )
+
+
+def verdicts_by_user(server: MockGatewayServer) -> dict[str, tuple[Any, Any]]:
+    """Each request's log's (feedback, score) on *server*, by the request's ``user``."""
+    by_id = {log.id: log for log in server.log_store.find([], now=1e12)}
+    return {
+        call.json["user"]: (by_id[call.log_id].feedback, by_id[call.log_id].score)
+        for call in server.calls
+        if call.log_id
+    }
 
 
 class _QuietLoopScope:

@@ -12,7 +12,7 @@ import json
 import math
 import re
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -175,6 +175,15 @@ def no_waiting() -> Iterator[None]:
         yield
 
 
+def _taken(call: Callable[[], object]) -> bool:
+    """Whether *call* took its value: False when it refused it with a `ConfigError`."""
+    try:
+        call()
+    except ConfigError:
+        return False
+    return True
+
+
 def _gateway(**options: Any) -> MockGateway:
     return MockGateway(strict=False, credentials=None, **options)
 
@@ -236,37 +245,42 @@ def test_respond_takes_a_value_or_refuses_it_at_the_call(
     given_args: dict[str, Any] = (
         {"content": "hi"} if with_content and keyword not in ("content", "json") else {}
     )
-    try:
-        gw.respond(**{**given_args, keyword: value})
-    except ConfigError:
+    if not _taken(lambda: gw.respond(**{**given_args, keyword: value})):
         return
     _ask_models(gw)
 
 
-@pytest.mark.parametrize("keyword", FAIL)
-@given(value=VALUES)
-@SETTINGS
-def test_fail_takes_a_value_or_refuses_it_at_the_call(keyword: str, value: object) -> None:
-    gw = _gateway()
+def _fail(gw: MockGateway, keyword: str, value: object) -> None:
     args: dict[str, Any] = {"status": 500, keyword: value}
-    try:
-        gw.fail(args.pop("status"), **args)
-    except ConfigError:
-        return
-    _ask_models(gw)
+    gw.fail(args.pop("status"), **args)
 
 
-@pytest.mark.parametrize("field", SEEDED)
+def _seed(gw: MockGateway, field: str, value: object) -> None:
+    gw.seed_logs(
+        [{"id": "a", "created_at": CREATED, "provider": "openai", "model": "m", field: value}]
+    )
+
+
+# A call given one value by keyword, and what then shows the value was taken whole.
+KEYWORD_CALLS: dict[str, tuple[Callable[[MockGateway, str, object], None], Callable[..., Any]]] = {
+    "fail": (_fail, _ask_models),
+    "seed_logs": (_seed, _list_logs),
+}
+
+
+@pytest.mark.parametrize(
+    ("call", "keyword"),
+    [("fail", keyword) for keyword in FAIL] + [("seed_logs", field) for field in SEEDED],
+)
 @given(value=VALUES)
 @SETTINGS
-def test_seeded_logs_take_a_value_or_refuse_it_at_the_call(field: str, value: object) -> None:
+def test_fail_and_seeded_logs_take_a_value_or_refuse_it_at_the_call(
+    call: str, keyword: str, value: object
+) -> None:
+    act, then = KEYWORD_CALLS[call]
     gw = _gateway()
-    item = {"id": "a", "created_at": CREATED, "provider": "openai", "model": "m", field: value}
-    try:
-        gw.seed_logs([item])
-    except ConfigError:
-        return
-    _list_logs(gw)
+    if _taken(lambda: act(gw, keyword, value)):
+        then(gw)
 
 
 @pytest.mark.parametrize("kind", ["score", "feedback"])
@@ -274,9 +288,7 @@ def test_seeded_logs_take_a_value_or_refuse_it_at_the_call(field: str, value: ob
 @SETTINGS
 def test_verdicts_take_a_number_in_range_or_refuse_it(kind: str, value: object) -> None:
     gw = _gateway()
-    try:
-        getattr(gw, kind)(value)
-    except ConfigError:
+    if not _taken(lambda: getattr(gw, kind)(value)):
         return
     taken = (gw.verdicts.scores if kind == "score" else gw.verdicts.feedback)[None]
     assert isinstance(taken, int | float)
@@ -289,9 +301,7 @@ def test_verdicts_take_a_number_in_range_or_refuse_it(kind: str, value: object) 
 def test_logs_api_outages_take_a_value_or_refuse_it(keyword: str, value: object) -> None:
     gw = _gateway()
     args: dict[str, Any] = {"status": 429, "times": 1, "retry_after": 1, keyword: value}
-    try:
-        gw.fail_logs_api(**args)
-    except ConfigError:
+    if not _taken(lambda: gw.fail_logs_api(**args)):
         return
     answer = _list_logs(gw)
     if "retry-after" in answer.headers:  # a number of seconds a client can wait
@@ -302,9 +312,7 @@ def test_logs_api_outages_take_a_value_or_refuse_it(keyword: str, value: object)
 @SETTINGS
 def test_the_clock_takes_seconds_or_refuses_them(value: object) -> None:
     gw = _gateway()
-    try:
-        gw.clock.advance(value)  # type: ignore[arg-type]
-    except ConfigError:
+    if not _taken(lambda: gw.clock.advance(value)):  # type: ignore[arg-type]
         return
     _ask_models(gw)
 

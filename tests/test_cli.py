@@ -14,53 +14,20 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import Served, seeded_log, serve_error
 
 from pytest_aigw._config import DEFAULT_ACCOUNT_ID
 from pytest_aigw.cli import main
 from pytest_aigw.ids import is_ulid, is_uuid7
 
-SEED = [
-    {
-        "id": "01JSEEDED0000000000000000A",
-        "created_at": "2026-11-01T09:00:00.000Z",
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "metadata": {"user": "u1"},
-    }
-]
-
-
-class Served:
-    """A running ``serve`` process and the URLs it printed."""
-
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pytest_aigw", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.urls: dict[str, str] = {}
-        while len(self.urls) < 4:
-            line = self.process.stdout.readline()
-            assert line, f"serve exited early: {self.process.communicate()[1]}"
-            key, _, value = line.rstrip("\n").partition("=")
-            self.urls[key] = value
-
-    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
-        self.process.send_signal(signum)
-        _, err = self.process.communicate(timeout=10)
-        return self.process.returncode, err
+SEED = [seeded_log("01JSEEDED0000000000000000A", "gpt-4o-mini")]
 
 
 @pytest.fixture
 def served() -> Iterator[Served]:
     server = Served()
     yield server
-    if server.process.poll() is None:
-        server.process.kill()
-        server.process.communicate()
+    server.kill()
 
 
 def test_port_0_prints_urls_a_script_can_parse(served: Served) -> None:
@@ -87,7 +54,7 @@ def test_logs_one_line_per_request_with_secrets_redacted_and_stops_on_ctrl_c(
         headers={"Authorization": "Bearer token-secret", "cf-aig-authorization": "Bearer gw"},
     )
     log_id = response.headers["cf-aig-log-id"]
-    code, err = served.stop(signal.SIGINT)
+    code, _, err = served.stop(signal.SIGINT)
     assert code == 0
     lines = err.splitlines()
     assert lines[0] == (
@@ -118,7 +85,7 @@ def test_sigterm_stops_cleanly_and_lists_what_the_real_gateway_would_refuse(
         json={"model": "gpt-4o-mini", "messages": []},
         headers={"Authorization": "Bearer sk-test", "cf-aig-metadata": too_many_keys},
     )
-    code, err = served.stop(signal.SIGTERM)
+    code, _, err = served.stop(signal.SIGTERM)
     assert code == 0
     assert "pytest-aigw: stopped after 1 gateway call(s).\n" in err
     assert "1 thing(s) the real gateway would refuse or lose:\n  1. " in err
@@ -136,7 +103,7 @@ def test_seed_file_logs_are_served_by_the_logs_api(tmp_path: Path) -> None:
         ).json()
         assert [log["id"] for log in listed["result"]] == [SEED[0]["id"]]
     finally:
-        code, err = server.stop()
+        code, _, err = server.stop()
     assert code == 0
     assert "  1 seeded log(s). Press Ctrl-C to stop.\n" in err
     assert " GET " not in err  # --quiet: no request lines
@@ -157,19 +124,21 @@ def test_seed_file_logs_are_served_by_the_logs_api(tmp_path: Path) -> None:
             "--seed {path}: seeded log #1 (id None): missing required field(s) id,"
             " created_at, provider, model\n",
         ),
+        (b"\xff\xfe[]", "--seed {path} is not UTF-8 text: "),
+        (b"[" * 100_000 + b"]" * 100_000, "--seed {path} "),
     ],
 )
-def test_a_bad_seed_file_exits_2_saying_what_is_wrong(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+def test_a_bad_seed_file_exits_2_with_one_line_saying_what_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | bytes | None, message: str
 ) -> None:
     path = tmp_path / "seed.json"
-    if content is not None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--seed", str(path)])
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
+    err = serve_error(capsys, "--port", "0", "--seed", str(path))
     assert err.startswith("pytest-aigw serve: error: " + message.format(path=path))
+    assert len(err.splitlines()) == 1
 
 
 def test_a_taken_port_exits_2_with_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
@@ -185,12 +154,8 @@ def test_a_taken_port_exits_2_with_the_fix(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_a_bad_gateway_id_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--gateway", "Bad Id"])
-    assert exited.value.code == 2
-    assert (
-        "error: argument --gateway: gateway_id must be 1-64 characters" in capsys.readouterr().err
-    )
+    err = serve_error(capsys, "--port", "0", "--gateway", "Bad Id")
+    assert "error: argument --gateway: gateway_id must be 1-64 characters" in err
 
 
 @pytest.mark.parametrize(
@@ -210,7 +175,7 @@ def test_id_format_sets_the_log_ids_issued(args: tuple[str, ...], well_formed: A
             f"{logs}/test-gateway/logs/{log_id}", headers={"Authorization": "Bearer t"}
         )
     finally:
-        code, _ = server.stop()
+        code, _, _ = server.stop()
     assert (code, reply.status_code) == (0, 200)
     assert well_formed(log_id)
     assert reply.headers["cf-aig-request-id"] == reply.headers["cf-aig-event-id"] == log_id
@@ -220,10 +185,8 @@ def test_id_format_sets_the_log_ids_issued(args: tuple[str, ...], well_formed: A
 def test_an_unknown_id_format_exits_2_naming_the_allowed_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--id-format", "uuid4"])
-    assert exited.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    err = serve_error(capsys, "--port", "0", "--id-format", "uuid4")
+    assert err.splitlines()[-1] == (
         "pytest-aigw serve: error: argument --id-format: id_format must be 'uuid7' or 'ulid'"
         " (the gateway issues 'uuid7' since 2026-10-08; 'ulid' for older accounts' logs),"
         " got 'uuid4'"
@@ -276,10 +239,7 @@ def test_the_console_script_is_installed() -> None:
 def test_a_bad_server_flag_exits_2_with_one_error_line(
     capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", *args])
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
+    err = serve_error(capsys, *args)
     assert err.splitlines()[-1] == f"pytest-aigw serve: error: {message}"
     assert "Traceback" not in err
 
@@ -288,10 +248,7 @@ def test_a_bad_server_flag_exits_2_with_one_error_line(
 def test_a_host_that_cannot_be_bound_exits_2_with_the_fix(
     capsys: pytest.CaptureFixture[str], host: str
 ) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--host", host])
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
+    err = serve_error(capsys, "--port", "0", "--host", host)
     assert err.startswith(f"pytest-aigw serve: error: pytest-aigw cannot serve on {host}:0: ")
     assert err.endswith(
         ". Fix: check the host (127.0.0.1 serves this machine only) and the port.\n"
@@ -300,35 +257,11 @@ def test_a_host_that_cannot_be_bound_exits_2_with_the_fix(
     assert len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"\xff\xfe[]", "--seed {path} is not UTF-8 text: "),
-        (b"[" * 100_000 + b"]" * 100_000, "--seed {path} "),
-    ],
-)
-def test_a_seed_file_that_is_not_json_text_exits_2_with_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
-) -> None:
-    path = tmp_path / "seed.json"
-    path.write_bytes(content)
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--seed", str(path)])
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("pytest-aigw serve: error: " + message.format(path=path))
-    assert len(err.splitlines()) == 1
-
-
 def test_a_seed_path_that_is_a_directory_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--seed", str(tmp_path)])
-    assert exited.value.code == 2
-    assert capsys.readouterr().err == (
-        f"pytest-aigw serve: error: cannot read --seed {tmp_path}: Is a directory\n"
-    )
+    err = serve_error(capsys, "--port", "0", "--seed", str(tmp_path))
+    assert err == (f"pytest-aigw serve: error: cannot read --seed {tmp_path}: Is a directory\n")
 
 
 def test_the_server_flags_reach_the_server() -> None:
@@ -337,7 +270,7 @@ def test_the_server_flags_reach_the_server() -> None:
         url = server.urls["AIGW_GATEWAY_URL"] + "/openai/chat/completions"
         response = requests.post(url, data=b"x" * 11, headers={"Authorization": "Bearer sk"})
     finally:
-        code, _ = server.stop()
+        code, _, _ = server.stop()
     assert code == 0
     assert response.status_code == 413
     assert "over the server's limit of 10 bytes" in response.text

@@ -52,6 +52,29 @@ class FakeTime:
         self.sleep(seconds)
 
 
+def _client(
+    kind: type[LogsClient | AsyncLogsClient],
+    transport: httpx.MockTransport,
+    time: FakeTime,
+    options: dict[str, Any],
+) -> Any:
+    """A client of *kind* for the test target, answered by *transport*, on *time*'s clock."""
+    if kind is AsyncLogsClient:
+        http: Any = httpx.AsyncClient(transport=transport)
+        sleep: Any = time.asleep
+    else:
+        http, sleep = httpx.Client(transport=transport), time.sleep
+    return kind(
+        account_id=ACCOUNT,
+        gateway_id=GATEWAY,
+        api_token=TOKEN,
+        http_client=http,
+        sleep=sleep,
+        clock=time.clock,
+        **options,
+    )
+
+
 def scripted(
     answers: list[httpx.Response], seen: list[httpx.Request], time: FakeTime, **options: object
 ) -> LogsClient:
@@ -59,15 +82,8 @@ def scripted(
         seen.append(request)
         return answers.pop(0)
 
-    return LogsClient(
-        account_id=ACCOUNT,
-        gateway_id=GATEWAY,
-        api_token=TOKEN,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-        sleep=time.sleep,
-        clock=time.clock,
-        **options,  # type: ignore[arg-type]
-    )
+    client: LogsClient = _client(LogsClient, httpx.MockTransport(handler), time, options)
+    return client
 
 
 def ok_log(log_id: str = "L1", **fields: object) -> httpx.Response:
@@ -259,15 +275,8 @@ def async_scripted(
             seen.append(request)
         return answers.pop(0)
 
-    return AsyncLogsClient(
-        account_id=ACCOUNT,
-        gateway_id=GATEWAY,
-        api_token=TOKEN,
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-        sleep=time.asleep,
-        clock=time.clock,
-        **options,  # type: ignore[arg-type]
-    )
+    client: AsyncLogsClient = _client(AsyncLogsClient, httpx.MockTransport(handler), time, options)
+    return client
 
 
 def test_a_retry_after_of_a_day_from_the_fake_waits_only_the_cap(gw: MockGateway) -> None:

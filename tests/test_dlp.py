@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -114,13 +114,18 @@ def test_the_log_carries_the_dlp_fields_and_dlp_action_filters_on_them() -> None
     assert "dlp_action" not in gw.logs.get(clean).raw
 
 
-def test_response_scanning_releases_a_stream_at_once_and_marks_it() -> None:
+def flagged_stream(check: Literal["request", "response"]) -> tuple[httpx.Response, list[bytes]]:
+    """A chat stream through a gateway whose DLP flags in *check*: the reply, its chunks."""
     with MockGateway() as gw:
-        gw.dlp("response", action="flag", profiles=[PROFILE])
+        gw.dlp(check, action="flag", profiles=[PROFILE])
         url = gw.url("openai") + "/chat/completions"
         body = {"model": "gpt-4o-mini", "messages": [], "stream": True}
         with httpx.stream("POST", url, json=body, headers=KEYS) as reply:
-            chunks = list(reply.iter_raw())
+            return reply, list(reply.iter_raw())
+
+
+def test_response_scanning_releases_a_stream_at_once_and_marks_it() -> None:
+    reply, chunks = flagged_stream("response")
     assert reply.headers["content-type"].startswith("text/event-stream")
     assert dlp_header(reply)["action"] == "FLAG"
     assert len(chunks) == 1
@@ -128,12 +133,7 @@ def test_response_scanning_releases_a_stream_at_once_and_marks_it() -> None:
 
 
 def test_request_scanning_alone_leaves_a_stream_streaming() -> None:
-    with MockGateway() as gw:
-        gw.dlp("request", action="flag", profiles=[PROFILE])
-        url = gw.url("openai") + "/chat/completions"
-        body = {"model": "gpt-4o-mini", "messages": [], "stream": True}
-        with httpx.stream("POST", url, json=body, headers=KEYS) as reply:
-            chunks = list(reply.iter_raw())
+    reply, chunks = flagged_stream("request")
     assert len(chunks) > 1
     assert dlp_header(reply)["findings"][0]["check"] == "REQUEST"
 

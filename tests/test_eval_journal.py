@@ -11,7 +11,6 @@ import math
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import live_args as live_run_args
+from conftest import live_eval_cases, verdicts_by_user
 
 from pytest_aigw import LogSettings, MockGatewayServer
 from pytest_aigw.eval_journal import Entry, Journal, JournalWriter
@@ -60,47 +61,24 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
 
 
 def live_args(server: MockGatewayServer) -> list[str]:
-    return [
-        "-p",
-        "no:randomly",
-        "--aigw-mode=live",
-        f"--aigw-gateway-base-url={server.url}/v1",
-        f"--aigw-api-base-url={server.api_url}",
-    ]
+    return ["-p", "no:randomly", *live_run_args(server)]
 
 
 # Case 3 stops midway (the run is killed there); cases 0-2 have ended: 1 failed.
-CASES = textwrap.dedent(
+CASES = live_eval_cases(
+    5,
     """
-    import time, httpx, pytest
-
-    @pytest.mark.aigw_eval
-    @pytest.mark.aigw_live
-    @pytest.mark.parametrize("n", range(5))
-    def test_case(aigw, n):
-        httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m", "user": str(n)})
-        aigw.score(10 * n)
-        if n == STOP:
-            open("reached", "w").close()
-            time.sleep(300)
-        assert n != 1
-    """
+    if n == STOP:
+        open("reached", "w").close()
+        time.sleep(300)
+    assert n != 1
+    """,
 )
 ENDED = {"0": (1, 0), "1": (-1, 10), "2": (1, 20)}
 
 
-def verdicts(server: MockGatewayServer) -> dict[str, tuple[Any, Any]]:
-    """Each request's log's (feedback, score) on the stand-in, by the request's user."""
-    by_id = {log.id: log for log in server.log_store.find([], now=1e12)}
-    return {
-        call.json["user"]: (by_id[call.log_id].feedback, by_id[call.log_id].score)
-        for call in server.calls
-        if call.log_id
-    }
-
-
 def sent(server: StandIn) -> dict[str, tuple[Any, Any]]:
-    return {user: v for user, v in verdicts(server).items() if v != (None, None)}
+    return {user: v for user, v in verdicts_by_user(server).items() if v != (None, None)}
 
 
 def start_and_stop(pytester: pytest.Pytester, standin: StandIn, how: signal.Signals) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import live_args
+from conftest import live_args, live_eval_cases, verdicts_by_user
 
 from pytest_aigw import MockGatewayServer
 from pytest_aigw.evals import EvalRun
@@ -235,28 +234,7 @@ def test_xdist_gives_one_report_one_summary_and_one_gate(pytester: pytest.Pytest
 # --- live mode, against the loopback stand-in -----------------------------------------
 
 
-LIVE_CASES = textwrap.dedent(
-    """
-    import httpx, pytest
-
-    @pytest.mark.aigw_eval
-    @pytest.mark.aigw_live
-    @pytest.mark.parametrize("n", range(6))
-    def test_case(aigw, n):
-        httpx.post(aigw.url("openai") + "/chat/completions", json={"model": "m", "user": str(n)})
-        aigw.score(10 * n)
-        assert n != 5
-    """
-)
-
-
-def feedback_by_user(server: MockGatewayServer) -> dict[str, tuple[Any, Any]]:
-    by_id = {log.id: log for log in server.log_store.find([], now=1e12)}
-    return {
-        call.json["user"]: (by_id[call.log_id].feedback, by_id[call.log_id].score)
-        for call in server.calls
-        if call.log_id
-    }
+LIVE_CASES = live_eval_cases(6, "assert n != 5\n")
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
@@ -267,7 +245,7 @@ def test_live_feedback_is_stored_per_log_through_429s(
     pytester.makepyfile(LIVE_CASES)
     result = pytester.runpytest(*live_args(standin), *workers, "--aigw-eval-report=eval.json")
     result.assert_outcomes(passed=5, failed=1)
-    assert feedback_by_user(standin) == {str(n): (1 if n != 5 else -1, 10 * n) for n in range(6)}
+    assert verdicts_by_user(standin) == {str(n): (1 if n != 5 else -1, 10 * n) for n in range(6)}
     summary = report(pytester)["summary"]
     assert (summary["feedback_submitted"], summary["feedback_verified"]) == (6, 6)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import json_values, seeded_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,20 +21,8 @@ from pytest_aigw import MockGateway, MockGatewayServer
 AUTH = {"authorization": "Bearer sk-test"}
 LOG_ID = "01JA0000000000000000000001"
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()  # NaN and infinities too: json.dumps writes them as NaN and Infinity
-    | st.text(max_size=8)
-)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
+# NaN and infinities too: json.dumps writes them as NaN and Infinity
+_, values = json_values(st.integers(), st.floats(), text=8)
 
 
 def _deep(levels: int, inner: str) -> str:
@@ -77,19 +66,11 @@ def logs_url(gw: MockGateway) -> str:
     return f"{gw.api_url}/accounts/{gw.account_id}/ai-gateway/gateways/{gw.gateway_id}/logs"
 
 
-def reseed(gw: MockGateway) -> None:
+def reseeded(client: httpx.Client, gw: MockGateway) -> Any:
+    """Reset *gw* to its one seeded log; return the logs as the Logs API lists them."""
     gw.reset()
-    gw.seed_logs(
-        [
-            {
-                "id": LOG_ID,
-                "created_at": "2026-11-01T09:00:00.000Z",
-                "provider": "openai",
-                "model": "gpt-4o",
-                "metadata": {"user": "u1"},
-            }
-        ]
-    )
+    gw.seed_logs([seeded_log(LOG_ID)])
+    return logs_now(client, gw)
 
 
 def logs_now(client: httpx.Client, gw: MockGateway) -> Any:
@@ -109,7 +90,8 @@ def assert_answered(reply: httpx.Response) -> None:
 def assert_logged_only_with_a_log_id(
     client: httpx.Client, gw: MockGateway, reply: httpx.Response, before: list[Any]
 ) -> None:
-    """A refusal (no log id) leaves the logs as they were; an answer adds its own log."""
+    """*reply* is answered; only one with a log id adds a log (its own), a refusal none."""
+    assert_answered(reply)
     now = logs_now(client, gw)
     log_id = reply.headers.get("cf-aig-log-id")
     if log_id is None:
@@ -119,6 +101,15 @@ def assert_logged_only_with_a_log_id(
         before[:] = now
 
 
+def assert_refusal_changes_nothing(
+    client: httpx.Client, gw: MockGateway, reply: httpx.Response, before: list[Any]
+) -> None:
+    """*reply* is answered; a refusal (a 4xx) leaves the logs as they were."""
+    assert_answered(reply)
+    if reply.status_code >= 400:
+        assert logs_now(client, gw) == before
+
+
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -126,18 +117,17 @@ FUZZ = settings(
 
 @FUZZ
 @given(texts)
-def test_any_gateway_body_is_answered(
+def test_any_gateway_or_rest_api_body_is_answered(
     gateway: MockGateway, client: httpx.Client, text: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     for url in (
         gateway.url("openai") + "/chat/completions",
         gateway.url("openai") + "/embeddings",
         gateway.gateway_url,
+        gateway.rest_url + "/v1/chat/completions",
     ):
         reply = client.post(url, content=text.encode("utf-8", "surrogatepass"))
-        assert_answered(reply)
         assert_logged_only_with_a_log_id(client, gateway, reply, before)
 
 
@@ -146,12 +136,10 @@ def test_any_gateway_body_is_answered(
 def test_any_cf_aig_json_header_is_answered(
     gateway: MockGateway, client: httpx.Client, header: str, text: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     reply = client.post(
         gateway.url("openai") + "/chat/completions", json={"model": "m"}, headers={header: text}
     )
-    assert_answered(reply)
     assert_logged_only_with_a_log_id(client, gateway, reply, before)
 
 
@@ -160,13 +148,10 @@ def test_any_cf_aig_json_header_is_answered(
 def test_any_logs_api_query_is_answered(
     gateway: MockGateway, client: httpx.Client, text: str, name: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     for method in ("GET", "DELETE"):
         reply = client.request(method, logs_url(gateway), params={name: text})
-        assert_answered(reply)
-        if reply.status_code >= 400:
-            assert logs_now(client, gateway) == before
+        assert_refusal_changes_nothing(client, gateway, reply, before)
 
 
 @FUZZ
@@ -174,25 +159,9 @@ def test_any_logs_api_query_is_answered(
 def test_any_patch_body_is_applied_or_refused_changing_nothing(
     gateway: MockGateway, client: httpx.Client, text: str
 ) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
+    before = reseeded(client, gateway)
     reply = client.patch(
         f"{logs_url(gateway)}/{LOG_ID}", content=text.encode("utf-8", "surrogatepass")
     )
-    assert_answered(reply)
-    if reply.status_code >= 400:
-        assert logs_now(client, gateway) == before
+    assert_refusal_changes_nothing(client, gateway, reply, before)
     logs_now(client, gateway)  # and every later list still answers
-
-
-@FUZZ
-@given(texts)
-def test_any_rest_api_body_is_answered(
-    gateway: MockGateway, client: httpx.Client, text: str
-) -> None:
-    reseed(gateway)
-    before = logs_now(client, gateway)
-    content = text.encode("utf-8", "surrogatepass")
-    reply = client.post(gateway.rest_url + "/v1/chat/completions", content=content)
-    assert_answered(reply)
-    assert_logged_only_with_a_log_id(client, gateway, reply, before)

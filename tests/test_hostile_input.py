@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import seeded_log, serve_error
 
 from pytest_aigw import ConfigError, MockGateway, MockGatewayServer
-from pytest_aigw.cli import main
 from pytest_aigw.fake import bounds, gateway
 from pytest_aigw.fake.formats import embeddings
 from pytest_aigw.fake.formats.base import MAX_PIECES, ReplyContext, ReplySpec
@@ -24,13 +24,7 @@ AUTH = {"authorization": "Bearer sk-test"}
 DEEP = "[" * 100_000 + "]" * 100_000
 HUGE = "1" + "0" * 400  # 10**400: beyond float range
 LONG = "9" * 5_000  # past Python's 4,300-digit int() limit
-SEED = {
-    "id": "01JA0000000000000000000001",
-    "created_at": "2026-11-01T09:00:00.000Z",
-    "provider": "openai",
-    "model": "gpt-4o",
-    "metadata": {"user": "u1"},
-}
+SEED = seeded_log("01JA0000000000000000000001")
 
 
 @pytest.fixture
@@ -455,10 +449,8 @@ def test_a_100000_deep_seed_file_is_a_serve_error_line(
 ) -> None:
     path = tmp_path / "seed.json"
     path.write_text(DEEP)
-    with pytest.raises(SystemExit) as exited:
-        main(["serve", "--port", "0", "--seed", str(path)])
-    assert exited.value.code == 2
-    assert capsys.readouterr().err == (
+    err = serve_error(capsys, "--port", "0", "--seed", str(path))
+    assert err == (
         f"pytest-aigw serve: error: --seed {path} cannot be loaded: JSON nested deeper than"
         " 100 levels\n"
     )

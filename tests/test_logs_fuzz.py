@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+from conftest import json_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,19 +16,8 @@ from pytest_aigw.logstore import FILTER_KEYS, OPERATORS
 AUTH = {"authorization": "Bearer t"}
 LOG_ID = "01JA0000000000000000000001"
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-5, 200)
-    | st.floats(allow_nan=True)
-    | st.text(max_size=6)
-)
-anything = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=8,
+scalars, anything = json_values(
+    st.integers(-5, 200), st.floats(allow_nan=True), text=6, max_leaves=8
 )
 filter_entries = st.fixed_dictionaries(
     {},

@@ -16,13 +16,11 @@ The secrets reach the suite through the environment, so no test source holds one
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 
 import pytest
+from conftest import Served
 
 pytest_plugins = ["pytester"]
 
@@ -176,39 +174,12 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     return pytester
 
 
-class Serve:
-    """A ``pytest-aigw serve`` process, standing in for Cloudflare in live mode."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pytest_aigw", "serve", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            # serve reads no ini: the names the suite's ini adds come from its environment
-            env={**os.environ, "PYTEST_AIGW_REDACT": "x-tenant,tenant"},
-        )
-        assert self.process.stdout is not None
-        self.urls: dict[str, str] = {}
-        while len(self.urls) < 4:
-            line = self.process.stdout.readline()
-            assert line, f"serve exited early: {self.process.communicate()[1]}"
-            key, _, value = line.rstrip("\n").partition("=")
-            self.urls[key] = value
-
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGINT)
-        out, err = self.process.communicate(timeout=20)
-        return out + err
-
-
 @pytest.fixture
-def serve() -> Iterator[Serve]:
-    server = Serve()
+def serve() -> Iterator[Served]:
+    # serve reads no ini: the names the suite's ini adds come from its environment
+    server = Served(env={**os.environ, "PYTEST_AIGW_REDACT": "x-tenant,tenant"})
     yield server
-    if server.process.poll() is None:
-        server.process.kill()
-        server.process.communicate()
+    server.kill()
 
 
 def _leaks(texts: dict[str, str | bytes], planted: dict[str, str] = PLANTED) -> list[str]:
@@ -244,7 +215,7 @@ def test_mock_mode(suite: pytest.Pytester) -> None:
 
 
 def test_live_mode_and_the_stand_ins_request_log(
-    suite: pytest.Pytester, serve: Serve, monkeypatch: pytest.MonkeyPatch
+    suite: pytest.Pytester, serve: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("PYTEST_AIGW_MODE", "PYTEST_AIGW_TAGS"):
         monkeypatch.delenv(name, raising=False)
@@ -258,7 +229,8 @@ def test_live_mode_and_the_stand_ins_request_log(
         f"--aigw-api-base-url={serve.urls['AIGW_API_URL']}",
     ]
     result = suite.runpytest_subprocess(*FLAGS, *live)
-    served = serve.stop()
+    _, serve_out, serve_err = serve.stop()
+    served = serve_out + serve_err
     outputs = {**_outputs(suite, result), "serve output": served}
     assert _leaks(outputs) == []
     result.assert_outcomes(failed=2, passed=1, errors=1)

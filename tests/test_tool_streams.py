@@ -13,6 +13,7 @@ import httpcore2  # noqa: F401  (imported up front, as test_readme.py explains)
 import httpx
 import openai
 import pytest
+from conftest import json_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
@@ -25,19 +26,11 @@ TLS = ssl.create_default_context()  # one CA bundle load for every client
 Calls = list[tuple[str, dict[str, Any]]]
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
-leaves = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**53), max_value=2**53)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12)
-)
-values = st.recursive(
-    leaves,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=10,
+_, values = json_values(
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    text=12,
+    keys=6,
 )
 arguments = st.dictionaries(st.text(max_size=8), values, max_size=4)
 tool_calls = st.lists(st.tuples(names, arguments), min_size=1, max_size=4)

@@ -25,6 +25,15 @@ def unasync(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def edit_client(root: Path, old: str, new: str) -> Path:
+    """Replace *old* by *new* in the client module under *root*; return the module's path."""
+    client = root / CLIENT
+    text = client.read_text()
+    assert old in text
+    client.write_text(text.replace(old, new))
+    return client
+
+
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """The script, the client module and the ruff settings, away from the project."""
@@ -40,9 +49,8 @@ def test_the_generated_client_is_up_to_date() -> None:
 
 
 def test_an_edit_to_the_async_client_makes_the_check_fail_until_regenerated(copy: Path) -> None:
-    client = copy / CLIENT
-    edited = client.read_text().replace("httpx.AsyncClient(timeout=30.0)", "httpx.AsyncClient()")
-    client.write_text(edited)
+    client = edit_client(copy, "httpx.AsyncClient(timeout=30.0)", "httpx.AsyncClient()")
+    edited = client.read_text()
     stale = unasync(copy, "--check")
     assert stale.returncode == 1
     assert "\n-        self._http = http_client or httpx.Client(timeout=30.0)\n" in stale.stderr
@@ -55,12 +63,10 @@ def test_an_edit_to_the_async_client_makes_the_check_fail_until_regenerated(copy
 
 
 def test_regenerating_carries_the_edit_into_the_sync_client(copy: Path) -> None:
-    client = copy / CLIENT
-    client.write_text(
-        client.read_text().replace(
-            '        return f"<AsyncLogsClient {self._wire.base}>"',
-            '        return f"<AsyncLogsClient at {self._wire.base}>"',
-        )
+    client = edit_client(
+        copy,
+        '        return f"<AsyncLogsClient {self._wire.base}>"',
+        '        return f"<AsyncLogsClient at {self._wire.base}>"',
     )
     done = unasync(copy)
     assert (done.returncode, done.stdout) == (0, f"unasync: rewrote {client}\n")
@@ -69,12 +75,10 @@ def test_regenerating_carries_the_edit_into_the_sync_client(copy: Path) -> None:
 
 
 def test_an_async_name_without_a_sync_twin_is_an_error_not_a_broken_client(copy: Path) -> None:
-    client = copy / CLIENT
-    client.write_text(
-        client.read_text().replace(
-            "    async def aclose(self) -> None:\n",
-            "    async def aclose(self) -> None:\n        await anyio.lowlevel.checkpoint()\n",
-        )
+    edit_client(
+        copy,
+        "    async def aclose(self) -> None:\n",
+        "    async def aclose(self) -> None:\n        await anyio.lowlevel.checkpoint()\n",
     )
     done = unasync(copy)
     assert done.returncode == 2

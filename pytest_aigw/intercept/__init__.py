@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Protocol
 
-from ._types import AsyncHandler, Handler, Predicate
+from ._types import AsyncHandler, Handler, Handlers, Predicate
 
 __all__ = ["Interception"]
 
@@ -28,7 +28,7 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-class Interception:
+class Interception(Handlers):
     """While started, requests that *wanted* accepts are answered by *handler*.
 
     Async clients' requests go to *async_handler* when one is given.
@@ -37,9 +37,7 @@ class Interception:
     def __init__(
         self, handler: Handler, wanted: Predicate, async_handler: AsyncHandler | None = None
     ) -> None:
-        self._handler = handler
-        self._async_handler = async_handler
-        self._wanted = wanted
+        super().__init__(handler, wanted, async_handler)
         self._doors: list[_Door] = []
 
     def _make_doors(self) -> list[_Door]:

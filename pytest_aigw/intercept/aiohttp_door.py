@@ -25,7 +25,7 @@ import httpx
 from aiohttp.client_proto import ResponseHandler
 
 from ..fake.transport import TransportFault
-from ._types import AsyncHandler, Handler, Predicate
+from ._types import Handlers
 from ._wire import ServerEnd, async_chunks
 
 __all__ = ["AiohttpDoor"]
@@ -123,15 +123,8 @@ class _MemoryTransport(asyncio.Transport):
         return False
 
 
-class AiohttpDoor:
+class AiohttpDoor(Handlers):
     """While started, aiohttp requests that *wanted* accepts are answered by the fake."""
-
-    def __init__(
-        self, handler: Handler, wanted: Predicate, async_handler: AsyncHandler | None = None
-    ) -> None:
-        self._handler = handler
-        self._async_handler = async_handler
-        self._wanted = wanted
 
     def wants(self, method: str, url: str) -> bool:
         return self._wanted(httpx.Request(method, url))

@@ -12,7 +12,6 @@ what was not sent and what is served, and it is reported as a teardown finding.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import httpx
@@ -20,6 +19,7 @@ import httpx
 from ..fake.errors import error_envelope
 from ..provider_hosts import CLOUDFLARE_HOSTS
 from ..redaction import redact_url
+from ._refusals import Refusals
 
 __all__ = ["CloudflareGuard", "UnsentRequest"]
 
@@ -57,16 +57,15 @@ class UnsentRequest:
         )
 
 
-class CloudflareGuard:
+class CloudflareGuard(Refusals[UnsentRequest]):
     """Refuses the requests for Cloudflare's hosts it is given, and keeps a record.
 
     *served* says, for the messages, what the gateway serves on those hosts instead.
     """
 
     def __init__(self, served: str) -> None:
+        super().__init__()
         self.served = served
-        self._unsent: list[UnsentRequest] = []
-        self._lock = threading.Lock()
 
     @staticmethod
     def covers(request: httpx.Request) -> bool:
@@ -82,20 +81,11 @@ class CloudflareGuard:
             path=request.url.path,
             served=self.served,
         )
-        with self._lock:
-            self._unsent.append(unsent)
+        self._keep(unsent)
         body = error_envelope(UNSENT_CODE, unsent.message, messages=[], result=None)
         return httpx.Response(UNSENT_STATUS, json=body, headers={"x-should-retry": "false"})
 
     @property
     def unsent(self) -> list[UnsentRequest]:
         """The requests refused so far, in order."""
-        with self._lock:
-            return list(self._unsent)
-
-    def findings(self) -> list[str]:
-        return [unsent.describe() for unsent in self.unsent]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._unsent.clear()
+        return self._kept()

@@ -16,7 +16,6 @@ exception then carries the message, so the failing test says what went wrong.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ import httpx
 
 from ..calls import redact_url
 from ..provider_hosts import ProviderHosts
+from ._refusals import Refusals
 
 __all__ = ["ALLOW_HINT", "DirectCall", "DirectCallGuard", "REFUSED_STATUS", "TRACES_PATH"]
 
@@ -76,7 +76,7 @@ class DirectCall:
         )
 
 
-class DirectCallGuard:
+class DirectCallGuard(Refusals[DirectCall]):
     """Decides which requests are direct provider calls, refuses them and keeps a record.
 
     *extra_hosts* are more provider host patterns (checked by
@@ -85,10 +85,9 @@ class DirectCallGuard:
     """
 
     def __init__(self, extra_hosts: Sequence[str] = (), *, allow: bool = False) -> None:
+        super().__init__()
         self.allow = allow
         self._hosts = ProviderHosts(extra_hosts)
-        self._calls: list[DirectCall] = []
-        self._lock = threading.Lock()
 
     def refuses(self, request: httpx.Request) -> bool:
         """Whether *request* goes to a provider's own host and direct calls are not allowed."""
@@ -104,8 +103,7 @@ class DirectCallGuard:
             path=request.url.path,
             slug=rule.slug if rule is not None else None,
         )
-        with self._lock:
-            self._calls.append(call)
+        self._keep(call)
         headers = {"x-should-retry": "false"}
         if call.slug == "aws-bedrock":
             headers["x-amzn-errortype"] = "AccessDeniedException"
@@ -116,15 +114,7 @@ class DirectCallGuard:
     @property
     def calls(self) -> list[DirectCall]:
         """The direct calls refused so far, in order."""
-        with self._lock:
-            return list(self._calls)
-
-    def findings(self) -> list[str]:
-        return [call.describe() for call in self.calls]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._calls.clear()
+        return self._kept()
 
 
 def _error_body(slug: str | None, message: str) -> dict[str, Any]:

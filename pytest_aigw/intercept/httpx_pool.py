@@ -18,7 +18,7 @@ from respx.mocks import HTTPCoreMocker, Mocker
 from respx.models import AllMockedAssertionError, PassThrough
 
 from ..fake.transport import ChunkStream, TranslatedStream, TransportFault
-from ._types import AsyncHandler, Handler, Predicate
+from ._types import AsyncHandler, Handler, Handlers, Predicate
 
 __all__ = ["HttpxPoolDoor"]
 
@@ -131,15 +131,13 @@ def _register_before_other_gateways(mocker: type[Mocker], router: _GatewayRouter
     routers.insert(first_gateway, router)
 
 
-class HttpxPoolDoor:
+class HttpxPoolDoor(Handlers):
     """While started, respx's pool mockers send wanted requests to *handler*."""
 
     def __init__(
         self, handler: Handler, wanted: Predicate, async_handler: AsyncHandler | None = None
     ) -> None:
-        self._handler = handler
-        self._async_handler = async_handler
-        self._wanted = wanted
+        super().__init__(handler, wanted, async_handler)
         self._routers: list[tuple[type[Mocker], respx.Router]] = []
 
     def start(self) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from pydantic import BaseModel
 
 from pytest_aigw import MockGateway
@@ -14,6 +17,37 @@ FINAL = "It is sunny and 22 C in Paris."
 def get_weather(city: str) -> str:
     """Get the current weather for a city."""
     return TOOL_OUTPUT if city == "Paris" else f"No weather for {city}"
+
+
+# get_weather as an OpenAI-style function tool, for the SDKs that take a JSON tool list.
+WEATHER_TOOLS: list[Any] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Get the current weather for a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+
+
+def assistant_tool_calls(
+    calls: Iterable[tuple[str, str, Any]], content: str | None = None
+) -> dict[str, Any]:
+    """The assistant turn that asked for *calls*, each (id, name, arguments), OpenAI-style."""
+    return {
+        "role": "assistant",
+        "content": content,
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+            for call_id, name, arguments in calls
+        ],
+    }
 
 
 class City(BaseModel):

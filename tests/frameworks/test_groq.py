@@ -10,26 +10,24 @@ import pytest
 
 pytest.importorskip("groq")
 
-from _support import PROMPT, assert_tool_loop, get_weather, script_tool_loop
+from _support import (
+    PROMPT,
+    WEATHER_TOOLS,
+    assert_tool_loop,
+    assistant_tool_calls,
+    get_weather,
+    script_tool_loop,
+)
 from groq import AsyncGroq, Groq
 
 from pytest_aigw import MockGateway
 
 MODEL = "llama-3.3-70b-versatile"
-TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-        },
-    }
-]
 
 
 def create(aigw: MockGateway, mode: str, stream: bool, messages: list[Any]) -> dict[str, Any]:
     """One chat completion as a message dict, stream deltas put together."""
-    options: dict[str, Any] = {"model": MODEL, "messages": messages, "tools": TOOLS}
+    options: dict[str, Any] = {"model": MODEL, "messages": messages, "tools": WEATHER_TOOLS}
     if mode == "sync":
         with Groq(base_url=aigw.url("groq"), api_key="gsk", max_retries=0) as client:
             if not stream:
@@ -75,21 +73,10 @@ def test_tool_loop(aigw: MockGateway, mode: str, stream: bool) -> None:
 
     reply = create(aigw, mode, stream, messages)
     messages.append(
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": c["id"],
-                    "type": "function",
-                    "function": {
-                        "name": c["function"]["name"],
-                        "arguments": c["function"]["arguments"],
-                    },
-                }
-                for c in reply["tool_calls"]
-            ],
-        }
+        assistant_tool_calls(
+            (c["id"], c["function"]["name"], c["function"]["arguments"])
+            for c in reply["tool_calls"]
+        )
     )
     for c in reply["tool_calls"]:
         result = get_weather(**json.loads(c["function"]["arguments"]))

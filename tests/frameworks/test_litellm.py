@@ -10,7 +10,16 @@ import pytest
 
 litellm = pytest.importorskip("litellm")
 
-from _support import PROMPT, TOOL_OUTPUT, City, assert_tool_loop, get_weather, script_tool_loop
+from _support import (
+    PROMPT,
+    TOOL_OUTPUT,
+    WEATHER_TOOLS,
+    City,
+    assert_tool_loop,
+    assistant_tool_calls,
+    get_weather,
+    script_tool_loop,
+)
 from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
 from pytest_aigw import MockGateway
@@ -21,21 +30,6 @@ pytestmark = pytest.mark.filterwarnings(
     # litellm builds pydantic adapters over ReadOnly TypedDicts on its first call.
     "ignore:.*ReadOnly. qualifier:UserWarning",
 )
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Get the current weather for a city.",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-]
 
 
 def route(aigw: MockGateway, provider: str) -> dict[str, str]:
@@ -81,26 +75,17 @@ def test_tool_loop(aigw: MockGateway, mode: str, stream: bool, provider: str) ->
     script_tool_loop(aigw)
     messages: list[dict[str, Any]] = [{"role": "user", "content": PROMPT}]
 
-    text, calls = complete(mode, stream, messages=messages, tools=TOOLS, **route(aigw, provider))
-    assert [c["name"] for c in calls] == ["get_weather"]
-    messages.append(
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": c["id"],
-                    "type": "function",
-                    "function": {"name": c["name"], "arguments": c["arguments"]},
-                }
-                for c in calls
-            ],
-        }
+    text, calls = complete(
+        mode, stream, messages=messages, tools=WEATHER_TOOLS, **route(aigw, provider)
     )
+    assert [c["name"] for c in calls] == ["get_weather"]
+    messages.append(assistant_tool_calls((c["id"], c["name"], c["arguments"]) for c in calls))
     for c in calls:
         result = get_weather(**json.loads(c["arguments"]))
         messages.append({"role": "tool", "tool_call_id": c["id"], "content": result})
-    text, calls = complete(mode, stream, messages=messages, tools=TOOLS, **route(aigw, provider))
+    text, calls = complete(
+        mode, stream, messages=messages, tools=WEATHER_TOOLS, **route(aigw, provider)
+    )
 
     assert calls == []
     assert_tool_loop(aigw, text)

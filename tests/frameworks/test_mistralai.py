@@ -10,22 +10,20 @@ import pytest
 
 pytest.importorskip("mistralai")
 
-from _support import PROMPT, City, assert_tool_loop, get_weather, script_tool_loop
+from _support import (
+    PROMPT,
+    WEATHER_TOOLS,
+    City,
+    assert_tool_loop,
+    assistant_tool_calls,
+    get_weather,
+    script_tool_loop,
+)
 from mistralai.client import Mistral
 
 from pytest_aigw import MockGateway
 
 MODEL = "mistral-small-latest"
-TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Get the current weather for a city.",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-        },
-    }
-]
 
 
 def client(aigw: MockGateway) -> Mistral:
@@ -37,7 +35,7 @@ def create(
 ) -> tuple[str, list[Any]]:
     """One chat call: its text and tool calls, stream deltas put together."""
     sdk = client(aigw)
-    options: dict[str, Any] = {"model": MODEL, "messages": messages, "tools": TOOLS}
+    options: dict[str, Any] = {"model": MODEL, "messages": messages, "tools": WEATHER_TOOLS}
 
     async def run() -> Any:
         if stream:
@@ -67,18 +65,7 @@ def test_tool_loop(aigw: MockGateway, mode: str, stream: bool) -> None:
 
     _, calls = create(aigw, mode, stream, messages)
     messages.append(
-        {
-            "role": "assistant",
-            "content": "",
-            "tool_calls": [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.function.name, "arguments": c.function.arguments},
-                }
-                for c in calls
-            ],
-        }
+        assistant_tool_calls(((c.id, c.function.name, c.function.arguments) for c in calls), "")
     )
     for c in calls:
         arguments = c.function.arguments
