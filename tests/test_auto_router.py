@@ -340,3 +340,13 @@ def test_auto_route_in_a_live_test_says_how_to_read_the_pick(pytester: pytest.Py
             assert str(refused.value).startswith("aigw.auto_route works on the fake gateway only")
     """
     run(pytester, source).assert_outcomes(passed=1)
+
+
+def test_the_rest_api_takes_cloudflare_auto_as_any_author_model() -> None:
+    with MockGateway() as gw:
+        body = {"model": AUTO, "messages": [{"role": "user", "content": "hi"}]}
+        url = gw.rest_url + "/v1/chat/completions"
+        reply = httpx.post(url, json=body, headers={"authorization": "Bearer cf"})
+    assert reply.status_code == 200
+    assert "cf-aig-routed-model" not in reply.headers
+    assert (gw.calls.last.provider, gw.calls.last.routing) == ("cloudflare", None)
