@@ -211,9 +211,33 @@ def _entries(header: str | None) -> tuple[str, ...] | None:
     return tuple(entry.strip() for entry in header.split(",") if entry.strip())
 
 
-def _pattern(entry: str) -> re.Pattern[str]:
-    """An allow-list entry as a regex: `*` matches anything but `/`."""
-    return re.compile("[^/]*".join(re.escape(part) for part in entry.split("*")))
+def _matches(entry: str, name: str) -> bool:
+    """Whether allow-list *entry* matches *name*: `*` matches anything but `/`."""
+    parts, names = entry.split("/"), name.split("/")
+    return len(parts) == len(names) and all(map(_segment_matches, parts, names))
+
+
+def _segment_matches(pattern: str, text: str) -> bool:
+    """A `*` glob without `/`, matched greedily, backtracking to the last star only.
+
+    No regex: a hostile header of many stars would make one backtrack for ever; this
+    takes at most len(pattern) * len(text) steps.
+    """
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, mark = p, t
+            p += 1
+        elif p < len(pattern) and pattern[p] == text[t]:
+            p += 1
+            t += 1
+        elif star >= 0:  # let the last star take one more character
+            p, mark = star + 1, mark + 1
+            t = mark
+        else:
+            return False
+    return pattern[p:].strip("*") == ""
 
 
 def _candidates(
@@ -225,16 +249,15 @@ def _candidates(
         known = CATALOG + tuple(m for m in models if "*" not in m and m not in CATALOG)
         pool = ()
         for entry in models:
-            found = [m for m in known if _MODEL_NAME.fullmatch(m) and _pattern(entry).fullmatch(m)]
+            found = [m for m in known if _MODEL_NAME.fullmatch(m) and _matches(entry, m)]
             if not found:
                 return f"{MODELS_HEADER} entry {entry!r} matches no model"
             pool += tuple(m for m in found if m not in pool)
     if providers is not None:
-        patterns = [(entry, _pattern(entry)) for entry in providers]
-        for entry, pattern in patterns:
-            if not any(pattern.fullmatch(provider_of(m)) for m in pool):
+        for entry in providers:
+            if not any(_matches(entry, provider_of(m)) for m in pool):
                 return f"{PROVIDERS_HEADER} entry {entry!r} matches no model of the pool"
-        pool = tuple(m for m in pool if any(p.fullmatch(provider_of(m)) for _, p in patterns))
+        pool = tuple(m for m in pool if any(_matches(e, provider_of(m)) for e in providers))
     if not pool:
         return f"{MODELS_HEADER if models is not None else PROVIDERS_HEADER} names no model"
     return pool
