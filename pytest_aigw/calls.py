@@ -12,6 +12,7 @@ from typing import Any, overload
 import httpx
 
 from . import _json
+from .fake.auto_router import Routing
 from .fake.formats import Conversation, Message, ToolResult, format_for
 from .fake.options import NO_OPTIONS, RequestOptions
 from .metadata import MetadataProblem, MetadataValue
@@ -54,6 +55,9 @@ class Call:
     `step` is the universal step that answered; `event_id` is the `cf-aig-event-id`
     sent back (the client's own, else the gateway's request id).
 
+    `routing` is the Auto Router's decision for a ``cloudflare/auto`` request (the
+    routed model, the reason, the decision id, the session and turn headers), else None.
+
     `endpoint` names the surface the request came in on: ``"gateway"`` (a provider's
     own path on the gateway URL), ``"compat"``, ``"universal"``, ``"run"`` (the
     gateway's Run API) or ``"rest"`` (the REST API on api.cloudflare.com). REST and
@@ -79,6 +83,7 @@ class Call:
     attempts: int = 1
     fault: str | None = None
     metadata_problems: tuple[MetadataProblem, ...] = ()
+    routing: Routing | None = None
     response_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     _headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     _content: bytes = field(default=b"", repr=False)

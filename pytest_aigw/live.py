@@ -174,6 +174,14 @@ class LiveGateway(Gateway):
     def dlp(self, *args: Any, **kwargs: Any) -> NoReturn:
         _mock_only("dlp")
 
+    def auto_route(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only(
+            "auto_route",
+            " The real Auto Router picks the model itself: read it from the answer's"
+            " cf-aig-routed-model header, or narrow its choice with the cf-aig-allowed-models"
+            " request header.",
+        )
+
     def seed_logs(self, *args: Any, **kwargs: Any) -> NoReturn:
         _mock_only("seed_logs")
 
@@ -411,9 +419,9 @@ def delete_run_logs(run: RunConfig) -> int:
     return total
 
 
-def _mock_only(name: str) -> NoReturn:
+def _mock_only(name: str, hint: str = "") -> NoReturn:
     raise LiveModeError(
         f"aigw.{name} works on the fake gateway only, and this test runs against the real"
         " one (it is marked aigw_live and the run is --aigw-mode=live). Guard mock-only"
-        " setup with `if aigw.mode == 'mock':`, or keep it in a test not marked aigw_live."
+        " setup with `if aigw.mode == 'mock':`, or keep it in a test not marked aigw_live." + hint
     )

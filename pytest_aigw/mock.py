@@ -11,6 +11,7 @@ from . import settings
 from ._validation import check, check_number
 from .calls import Call, CallList
 from .clock import Clock
+from .fake.auto_router import AutoRoute, RouteMatcherArgs, auto_route_rule
 from .fake.credentials import CredentialPolicy
 from .fake.dlp import DlpPolicy, dlp_rule
 from .fake.errors import GATEWAY_ERRORS
@@ -373,6 +374,29 @@ class MockGateway(Gateway):
         """
         make = dlp_rule(check, action=action, profiles=profiles, policy=policy, **matchers)
         return self._fake.screening.add_dlp(make)
+
+    def auto_route(
+        self,
+        model: str,
+        *,
+        reason: str | None = None,
+        **matchers: Unpack[RouteMatcherArgs],
+    ) -> AutoRoute:
+        """Script the Auto Router's pick for ``cloudflare/auto`` requests that match.
+
+        Requests matching *matchers* (those of `respond` but ``model``: every one asks
+        for ``cloudflare/auto``) are routed to *model*
+        (``"openai/gpt-5.6-sol"``) where it is among the request's candidates (the
+        default pool, or what ``cf-aig-allowed-models`` and ``cf-aig-allowed-providers``
+        allow). *reason* is the ``cf-aig-routing-reason`` sent back (one of the
+        documented reasons; by default ``cost_optimal_within_pool``, or
+        ``forced_by_candidate_pool`` where the pool holds one model). Routes hold for
+        the whole test and the first declared that matches wins, except in a turn
+        already routed: with ``cf-aig-session-id`` the turn keeps its model
+        (``pinned_by_turn``). Otherwise the first candidate is picked.
+        """
+        make = auto_route_rule(model, reason=reason, **matchers)
+        return self._fake.auto_router.add(make)
 
     def fail_logs_api(
         self, status: int = 429, *, times: int = 1, retry_after: float | None = None

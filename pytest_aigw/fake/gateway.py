@@ -23,6 +23,7 @@ import httpx
 from .. import metadata
 from ..calls import Call, CallList, redact_headers, redact_url
 from ..clock import Clock
+from ..ids import new_id as new_any_id
 from ..ids import new_log_id
 from ..logstore import LogSettings, LogStore
 from ..metadata import ParsedMetadata
@@ -35,6 +36,7 @@ from .answers import (
     reply_answer,
 )
 from .answers import timed_out as timed_out_answer
+from .auto_router import AUTO_MODEL, AutoRouter, Routing
 from .bounds import MAX_LOG_BYTES, Refusal, body_json, custom_cost_problem, metadata_problem
 from .cache import ResponseCache, cache_key, cache_ttl
 from .credentials import (
@@ -137,6 +139,7 @@ class _Outcome:
     endpoint: str = "gateway"  # the surface: gateway, compat, universal, run, rest
     billing: Billing = UNBILLED_BY_GATEWAY
     screen: Screen | None = None  # the Guardrails and DLP checks, for the log
+    routing: Routing | None = None  # the Auto Router's decision (`cloudflare/auto`)
 
 
 class FakeGateway:
@@ -167,6 +170,7 @@ class FakeGateway:
         self.unexpected: list[UnexpectedRequest] = []
         self.scripts = ScriptBook()
         self.screening = Screening(guardrail_stream)
+        self.auto_router = AutoRouter(lambda: new_any_id("uuid7"))
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
         self.logs = LogStore(log_settings)
         self._new_id = new_id
@@ -354,15 +358,26 @@ class FakeGateway:
             answer = gateway_answer(MODEL_NOT_FOUND, detail, logged=False)
             return draft.refused("compat", target.path, answer)
         provider, bare = model.strip("/").split("/", 1)
+        routing: Routing | None = None
+        if model.strip("/") == AUTO_MODEL:
+            asked = self._job(draft, provider, target.path, body, draft.content, options, log_id)
+            decided = self.auto_router.decide(asked, draft.cf)
+            if not isinstance(decided, Routing):
+                return draft.refused("compat", target.path, decided, "compat")
+            routing = decided
+            provider, bare = routing.provider, routing.bare_model
         job = self._job(
             draft, provider, target.path, {**body, "model": bare}, draft.content, options, log_id,
             endpoint="compat",
         )  # fmt: skip
         job = replace(job, api=format_for("compat", target.path))  # OpenAI's, whoever answers
         routed = {"cf-aig-model": bare, "cf-aig-provider": provider}
+        if routing is not None:
+            routed = routing.headers()
         return self._run(
-            job, draft.json, draft.shown, via="compat", headers=routed, endpoint="compat"
-        )
+            job, draft.json, draft.shown, via="compat", headers=routed, endpoint="compat",
+            routing=routing,
+        )  # fmt: skip
 
     def _universal(self, draft: _Draft, options: RequestOptions, log_id: str) -> _Outcome:
         steps = parse_steps(draft.json)
@@ -516,6 +531,7 @@ class FakeGateway:
             self.unexpected.clear()
             self.scripts.clear()
             self.screening.clear()
+            self.auto_router.clear()
             self.cache.clear()
             self.logs.clear()
             self._notes.clear()
@@ -648,6 +664,7 @@ class _Draft:
             attempts=outcome.attempts,
             fault=_fault_name(answer),
             response_headers=headers,
+            routing=outcome.routing,
             **self._sent(parsed, tool_names),
         )
 
