@@ -34,7 +34,9 @@ def test_too_many_tags_are_refused_before_the_gateway_drops_them(
 
 
 # One `aigw` serves every example of a @given test: reset it at the start of each.
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=20)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=20, deadline=None
+)
 @given(users)
 def test_every_question_is_tagged_with_its_user(aigw: MockGateway, user: str) -> None:
     aigw.reset()

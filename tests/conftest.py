@@ -18,10 +18,16 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from pytest_aigw import MockGateway, MockGatewayServer
 from pytest_aigw.cli import main
+
+# Speed is measured in bench/, never in tests: on a loaded machine one example of a
+# property test may take longer than Hypothesis's default 200 ms deadline.
+settings.register_profile("aigw-tests", deadline=None)
+settings.load_profile("aigw-tests")
 
 API_TOKEN = "cf-api-token-SECRET-1"  # the stand-in's Cloudflare API token: never shown
 
