@@ -52,7 +52,8 @@ class Call:
     provider: authentication, invalid headers). `options` holds the request's
     `cf-aig-*` settings; `attempts` counts provider attempts (0 for a cache hit);
     `step` is the universal step that answered; `event_id` is the `cf-aig-event-id`
-    sent back (the client's own, else the gateway's request id).
+    sent back (the client's own, else the gateway's request id). `route` lists the
+    element ids a `dynamic/<name>` request went through, in order (None otherwise).
 
     `endpoint` names the surface the request came in on: ``"gateway"`` (a provider's
     own path on the gateway URL), ``"compat"``, ``"universal"``, ``"run"`` (the
@@ -78,6 +79,7 @@ class Call:
     options: RequestOptions = NO_OPTIONS
     attempts: int = 1
     fault: str | None = None
+    route: tuple[str, ...] | None = None
     metadata_problems: tuple[MetadataProblem, ...] = ()
     response_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     _headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)

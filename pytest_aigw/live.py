@@ -174,6 +174,9 @@ class LiveGateway(Gateway):
     def dlp(self, *args: Any, **kwargs: Any) -> NoReturn:
         _mock_only("dlp")
 
+    def route(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only("route")
+
     def seed_logs(self, *args: Any, **kwargs: Any) -> NoReturn:
         _mock_only("seed_logs")
 
