@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-
 from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from pytest_aigw import ConfigError, MockGateway
 
@@ -74,7 +75,7 @@ def chat(
 
 
 @pytest.fixture
-def gw() -> MockGateway:
+def gw() -> Iterator[MockGateway]:
     with MockGateway(credentials=None) as gateway:
         yield gateway
 
@@ -156,7 +157,7 @@ def test_the_rest_api_walks_the_route_and_names_models_whole(gw: MockGateway) ->
 
 
 @pytest.mark.parametrize(
-    "path, body",
+    ("path", "body"),
     [
         ("v1/messages", {"model": "dynamic/support", "max_tokens": 5, "messages": MESSAGES}),
         ("v1/responses", {"model": "dynamic/support", "input": "hi"}),
@@ -209,10 +210,11 @@ PERCENT = route(
 
 def test_a_percentage_split_lands_within_its_shares_for_a_fixed_seed(gw: MockGateway) -> None:
     client = OpenAI(base_url=gw.url("compat"), api_key="sk-test", max_retries=0)
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello"}]
 
     def routes(count: int) -> list[tuple[str, ...] | None]:
         for _ in range(count):
-            client.chat.completions.create(model="dynamic/support", messages=MESSAGES)
+            client.chat.completions.create(model="dynamic/support", messages=messages)
         return [call.route for call in gw.calls[-count:]]
 
     gw.route("support", PERCENT, seed=7)
@@ -314,7 +316,7 @@ def test_the_api_references_spelling_is_read_too(gw: MockGateway) -> None:
 
 
 @pytest.mark.parametrize(
-    "condition, metadata, taken",
+    ("condition", "metadata", "taken"),
     [
         ({"metadata.n": {"$gt": 3}}, {"n": 4}, True),
         ({"metadata.n": {"$lte": 3}}, {"n": 4}, False),
@@ -361,7 +363,7 @@ PICK_CHEAP = {"id": "pick", "type": "start", "outputs": {"next": to("cheap")}}
 
 
 @pytest.mark.parametrize(
-    "config, message",
+    ("config", "message"),
     [
         ([], "aigw.route('support'): config must be a route object {\"elements\": [...]}, got []"),
         ({"elements": []}, "'elements' must be a non-empty list of element objects, got []"),
@@ -380,7 +382,7 @@ PICK_CHEAP = {"id": "pick", "type": "start", "outputs": {"next": to("cheap")}}
                 }
             ),
             "element 'pick' properties.condition key must be 'metadata.<key>', '$and' or '$or'",
-        ),  # fmt: skip
+        ),
         (
             broken({"id": "pick", "type": "percentage", "outputs": {"10%": to("end")}}),
             "element 'pick' shares must be at most 100%, and 100% unless 'else' is given,"
@@ -417,7 +419,7 @@ PICK_CHEAP = {"id": "pick", "type": "start", "outputs": {"next": to("cheap")}}
                 }
             ),
             "element 'pick' 'outputs' must be 'success' or 'fallback' for a model element",
-        ),  # fmt: skip
+        ),
         (
             broken(model("pick", "openai", "m", fallback="gone")),
             "element 'pick' output 'fallback' must be the id of an element of this route",
@@ -436,7 +438,7 @@ PICK_CHEAP = {"id": "pick", "type": "start", "outputs": {"next": to("cheap")}}
                 }
             ),
             "element 'pick' properties.key must be a metadata key such as 'metadata.user_id'",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_route_the_fake_cannot_walk_is_refused_naming_the_element(
