@@ -461,3 +461,53 @@ def test_live_gateways_refuse_routes() -> None:
     live = LiveGateway.__new__(LiveGateway)
     with pytest.raises(LiveModeError, match=r"^aigw.route works on the fake gateway only"):
         live.route("support", SUPPORT)
+
+
+def test_a_users_suite_tests_its_fallback_handling(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        import openai
+        import pytest
+        from openai import OpenAI
+
+        ROUTE = {SUPPORT!r}
+
+
+        def ask(aigw, plan):
+            client = OpenAI(base_url=aigw.url("compat"), api_key="sk-test", max_retries=0)
+            raw = client.chat.completions.with_raw_response.create(
+                model="dynamic/support",
+                messages=[{{"role": "user", "content": "hi"}}],
+                extra_headers={{"cf-aig-metadata": '{{"plan": "%s"}}' % plan}},
+            )
+            return raw.headers["cf-aig-model"]
+
+
+        def test_fallback(aigw):
+            aigw.route("support", ROUTE)
+            aigw.fail(429, model="gpt-4o-mini", times=2)
+            aigw.respond("from sonnet", model="claude-sonnet-4-5")
+            assert ask(aigw, "free") == "claude-sonnet-4-5"
+            assert aigw.calls.last.route == ("start", "pick", "free", "sonnet", "end")
+
+
+        def test_everything_down(aigw):
+            aigw.route("support", ROUTE)
+            aigw.fail(500, times=None)
+            with pytest.raises(openai.BadRequestError) as failed:
+                ask(aigw, "pro")
+            assert failed.value.body[0]["code"] == 2005
+
+
+        def test_a_broken_route(aigw):
+            aigw.route("support", {{"elements": [{{"id": "s", "type": "start"}}]}})
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ConfigError: aigw.route('support'): element 's' 'outputs' must be an object"
+            " with output 'next', got []"
+        ]
+    )
