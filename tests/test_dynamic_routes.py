@@ -485,7 +485,7 @@ def test_a_users_suite_tests_its_fallback_handling(pytester: pytest.Pytester) ->
 
         def test_fallback(aigw):
             aigw.route("support", ROUTE)
-            aigw.fail(429, model="gpt-4o-mini", times=2)
+            aigw.fail(503, model="gpt-4o-mini", times=2)
             aigw.respond("from sonnet", model="claude-sonnet-4-5")
             assert ask(aigw, "free") == "claude-sonnet-4-5"
             assert aigw.calls.last.route == ("start", "pick", "free", "sonnet", "end")
