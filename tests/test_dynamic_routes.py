@@ -511,3 +511,60 @@ def test_a_users_suite_tests_its_fallback_handling(pytester: pytest.Pytester) ->
             " with output 'next', got []"
         ]
     )
+
+
+def rate(**properties: Any) -> dict[str, Any]:
+    given = {"key": "metadata.user", "limit": 1, "interval": 60, **properties}
+    return {
+        "id": "pick",
+        "type": "rate_limit",
+        "properties": given,
+        "outputs": {"success": to("end")},
+    }
+
+
+def when(condition: Any) -> dict[str, Any]:
+    return {
+        "id": "pick",
+        "type": "conditional",
+        "properties": {"condition": condition},
+        "outputs": {"true": to("end"), "false": to("end")},
+    }
+
+
+@pytest.mark.parametrize(
+    ("elements", "message"),
+    [
+        ([START, START], "element #1 'id' must be unique among the elements, got 'start'"),
+        ([START, "end"], "element #1 must be an object with 'id', 'type' and 'outputs'"),
+        ([START, {"id": "", "type": "end"}], "element #1 'id' must be a non-empty string"),
+        ([START, {**END, "properties": []}], "element 'end' 'properties' must be an object"),
+        ([START, {**END, "outputs": []}], "element 'end' 'outputs' must be an object"),
+        ([{**START, "outputs": {"next": "end"}}, END], "output 'next' must be {\"elementId\""),
+        (
+            [START, {"id": "pick", "type": "percentage", "outputs": {"else": to("end")}}, END],
+            "element 'pick' 'outputs' must be 1 to 5 shares such as '50%', got ['else']",
+        ),
+        ([START, rate(limitType="tokens"), END], "properties.limitType must be 'count' or 'cost'"),
+        ([START, rate(limit=0), END], "element 'pick' properties.limit must be a number > 0"),
+        ([START, rate(interval=None), END], "properties.interval (or window) must be seconds > 0"),
+        ([START, rate(technique="leaky"), END], "properties.technique must be 'fixed' or"),
+        ([START, model("pick", "openai", ""), END], "properties.model must be a non-empty model"),
+        ([START, when([]), END], "properties.condition must be an object such as"),
+        ([START, when({"$or": []}), END], "properties.condition $or must be a non-empty list"),
+        ([START, when({"metadata.a": {"$regex": "x"}}), END], "'metadata.a' operator must be"),
+        ([START, when({"metadata.a": {"$in": "x"}}), END], "'metadata.a' $in must be a list"),
+        ([START, when({"metadata.a": {"$exists": 1}}), END], "$exists must be true or false"),
+    ],
+)
+def test_each_element_property_is_checked(
+    gw: MockGateway, elements: list[Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        gw.route("support", {"elements": elements})
+
+
+def test_empty_properties_and_outputs_read_as_none_given(gw: MockGateway) -> None:
+    plain = model("pick", "openai", "gpt-4o-mini", retries=None)
+    gw.route("support", {"elements": [START, plain, {**END, "properties": None, "outputs": None}]})
+    assert chat(gw).headers["cf-aig-model"] == "gpt-4o-mini"

@@ -202,12 +202,12 @@ class DynamicRoute:
     ) -> str:
         # Requests without the key share one bucket (chosen: the docs do not say).
         bucket = (element_id, short_repr(metadata.get(limit.key)))
-        since = now - limit.interval
-        if limit.technique == "fixed":
-            since = (now // limit.interval) * limit.interval
-        kept = [(at, amount) for at, amount in self._used.get(bucket, []) if at >= since]
-        if limit.technique == "sliding":
-            kept = [(at, amount) for at, amount in kept if at > since]
+        usage = self._used.get(bucket, [])
+        if limit.technique == "fixed":  # windows aligned on multiples of the interval
+            start = (now // limit.interval) * limit.interval
+            kept = [(at, amount) for at, amount in usage if at >= start]
+        else:
+            kept = [(at, amount) for at, amount in usage if at > now - limit.interval]
         self._used[bucket] = kept
         used = sum(amount for _, amount in kept)
         if limit.kind == "count":
@@ -219,9 +219,6 @@ class DynamicRoute:
             return "fallback"
         charged.append(bucket)
         return "success"
-
-    def reset_usage(self) -> None:
-        self._used.clear()
 
 
 def parse_route(name: str, config: object, seed: int) -> DynamicRoute:
