@@ -53,7 +53,8 @@ class Call:
     provider: authentication, invalid headers). `options` holds the request's
     `cf-aig-*` settings; `attempts` counts provider attempts (0 for a cache hit);
     `step` is the universal step that answered; `event_id` is the `cf-aig-event-id`
-    sent back (the client's own, else the gateway's request id).
+    sent back (the client's own, else the gateway's request id). `route` lists the
+    element ids a `dynamic/<name>` request went through, in order (None otherwise).
 
     `routing` is the Auto Router's decision for a ``cloudflare/auto`` request (the
     routed model, the reason, the decision id, the session and turn headers), else None.
@@ -82,6 +83,7 @@ class Call:
     options: RequestOptions = NO_OPTIONS
     attempts: int = 1
     fault: str | None = None
+    route: tuple[str, ...] | None = None
     metadata_problems: tuple[MetadataProblem, ...] = ()
     routing: Routing | None = None
     response_headers: Mapping[str, str] = field(default_factory=dict, repr=False)

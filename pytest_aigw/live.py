@@ -182,6 +182,9 @@ class LiveGateway(Gateway):
             " request header.",
         )
 
+    def route(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _mock_only("route")
+
     def seed_logs(self, *args: Any, **kwargs: Any) -> NoReturn:
         _mock_only("seed_logs")
 

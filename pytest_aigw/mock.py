@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import httpx
 
 from . import settings
-from ._validation import check, check_number
+from ._validation import check, check_number, check_string
 from .calls import Call, CallList
 from .clock import Clock
 from .fake.auto_router import AutoRoute, RouteMatcherArgs, auto_route_rule
 from .fake.credentials import CredentialPolicy
 from .fake.dlp import DlpPolicy, dlp_rule
+from .fake.dynamic_routes import DynamicRoute, parse_route
 from .fake.errors import GATEWAY_ERRORS
 from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
@@ -397,6 +398,24 @@ class MockGateway(Gateway):
         """
         make = auto_route_rule(model, reason=reason, **matchers)
         return self._fake.auto_router.add(make)
+
+    def route(self, name: str, config: Mapping[str, Any], *, seed: int = 0) -> DynamicRoute:
+        """Declare the dynamic route *name*, as the dashboard exports it (its JSON).
+
+        Requests for ``model="dynamic/<name>"`` (compat, the REST API's chat
+        completions, universal ``compat`` steps) then walk it: conditional elements
+        on ``metadata.*``, percentage splits (drawn from *seed* and the name: the
+        same split every run), rate and cost limits on `clock`, model elements with
+        their timeout, retries and fallback (scripted failures make fallbacks
+        happen), end. The answer names the model in ``cf-aig-model`` and
+        ``cf-aig-provider``; `Call.route` lists the element ids it went through. A
+        route the fake cannot walk raises `ConfigError` naming the element.
+        """
+        check_string("name", name, non_empty=True)
+        check_number("seed=", seed, integer=True)
+        route = parse_route(name, config, seed)
+        self._fake.routes[name] = route
+        return route
 
     def fail_logs_api(
         self, status: int = 429, *, times: int = 1, retry_after: float | None = None

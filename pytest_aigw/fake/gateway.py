@@ -49,10 +49,18 @@ from .credentials import (
     refusal,
     settle,
 )
+from .dynamic_routes import (
+    CHAT_PATHS,
+    NOT_CHAT,
+    UNKNOWN_ROUTE,
+    DynamicRoute,
+    ModelElement,
+    route_name,
+)
 from .encoding import compact_bytes
 from .errors import INPUT_ERROR, TOO_LARGE, UNAUTHORIZED, GatewayFault, gateway_error
 from .formats import format_for, model_of
-from .log_entry import log_entry
+from .log_entry import answer_cost, log_entry
 from .options import NO_OPTIONS, InvalidOption, RequestOptions, cf_headers, parse_options
 from .rest import (
     BAD_REST_INPUT,
@@ -65,6 +73,7 @@ from .rest import (
     plan_rest,
     plan_run,
     resolve_rest,
+    rest_model,
 )
 from .routing import GATEWAY_HOST, Target, Universal, UnknownRoute, resolve_target
 from .screening import Screen, Screening
@@ -140,6 +149,7 @@ class _Outcome:
     billing: Billing = UNBILLED_BY_GATEWAY
     screen: Screen | None = None  # the Guardrails and DLP checks, for the log
     routing: Routing | None = None  # the Auto Router's decision (`cloudflare/auto`)
+    route: tuple[str, ...] | None = None  # a dynamic route's element ids, in order
 
 
 class FakeGateway:
@@ -169,6 +179,7 @@ class FakeGateway:
         self.calls = CallList()
         self.unexpected: list[UnexpectedRequest] = []
         self.scripts = ScriptBook()
+        self.routes: dict[str, DynamicRoute] = {}  # dynamic routes, by name
         self.screening = Screening(guardrail_stream)
         self.auto_router = AutoRouter(lambda: new_any_id("uuid7"))
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
@@ -296,6 +307,8 @@ class FakeGateway:
             if plan.refusal is None:
                 plan = replace(plan, refusal=gateway_answer(INPUT_ERROR, str(error), logged=False))
             options = NO_OPTIONS
+        if plan.refusal is None and route_name(rest_model(route.path, draft.json)) is not None:
+            return self._dynamic(draft, route.path, draft.json, options, log_id, "rest")
         return self._planned(draft, plan, options, log_id)
 
     def _planned(self, draft: _Draft, plan: Plan, options: RequestOptions, log_id: str) -> _Outcome:
@@ -357,6 +370,8 @@ class FakeGateway:
             )
             answer = gateway_answer(MODEL_NOT_FOUND, detail, logged=False)
             return draft.refused("compat", target.path, answer)
+        if route_name(model) is not None:
+            return self._dynamic(draft, target.path, body, options, log_id, "compat")
         provider, bare = model.strip("/").split("/", 1)
         routing: Routing | None = None
         if model.strip("/") == AUTO_MODEL:
@@ -379,6 +394,56 @@ class FakeGateway:
             routing=routing,
         )  # fmt: skip
 
+    def _dynamic(
+        self,
+        draft: _Draft,
+        path: str,
+        body: Any,
+        options: RequestOptions,
+        log_id: str,
+        endpoint: str,
+        *,
+        shown: Shown | None = None,
+        **extra: Any,
+    ) -> _Outcome:
+        """A `dynamic/<name>` request: the route walked, each model element a job."""
+        name = route_name(body.get("model")) or ""
+        provider = endpoint if endpoint != "universal" else "compat"
+        if path not in CHAT_PATHS:
+            detail = f"dynamic routes take the OpenAI chat-completions format, not {path!r}"
+            return draft.refused(provider, path, gateway_answer(NOT_CHAT, detail), endpoint)
+        route = self.routes.get(name)
+        if route is None:
+            detail = f"dynamic/{name} (no route {name!r} on gateway {self.gateway_id!r})"
+            return draft.refused(provider, path, gateway_answer(UNKNOWN_ROUTE, detail), endpoint)
+        header = extra.get("metadata_header")
+        parsed = draft.metadata if header is None else metadata.parse(header)
+        seen = shown or draft.shown
+        rest = endpoint == "rest"
+
+        def run(element: ModelElement) -> _Outcome:
+            asked = f"{element.provider}/{element.model}" if rest else element.model
+            sent = {**body, "model": asked}
+            tried = replace(
+                options, request_timeout=element.timeout, max_attempts=element.retries + 1
+            )
+            job = self._job(
+                draft, element.provider, path, sent, compact_bytes(sent), tried, log_id,
+                header, endpoint=endpoint,
+            )  # fmt: skip
+            job = replace(job, api=format_for("compat", "chat/completions"))
+            routed = {"cf-aig-model": element.model, "cf-aig-provider": element.provider}
+            return self._run(
+                job, body, seen, via=endpoint, headers=routed, endpoint=endpoint, **extra
+            )
+
+        walked = route.walk(parsed.stored or {}, self.clock.now(), run, _answered_ok, _routed_cost)
+        if walked.result is not None:
+            return replace(walked.result, route=walked.path)
+        assert walked.fault is not None
+        failed = draft.refused(provider, path, gateway_answer(walked.fault), endpoint)
+        return replace(failed, route=walked.path, options=options, **extra)
+
     def _universal(self, draft: _Draft, options: RequestOptions, log_id: str) -> _Outcome:
         steps = parse_steps(draft.json)
         waited = 0.0  # the gateway waits out each failed step before trying the next
@@ -399,10 +464,16 @@ class FakeGateway:
                 endpoint="universal",
             )
             shown = draft.shown.merged(Shown.of(step.other_headers, step.cf_headers))
-            outcome = self._run(
-                job, step.query, shown, step=index, metadata_header=own_metadata,
-                endpoint="universal",
-            )  # fmt: skip
+            if step.provider == "compat" and route_name(_model_in(step.query)) is not None:
+                outcome = self._dynamic(
+                    draft, step.endpoint, step.query, step_options, log_id, "universal",
+                    shown=shown, step=index, metadata_header=own_metadata,
+                )  # fmt: skip
+            else:
+                outcome = self._run(
+                    job, step.query, shown, step=index, metadata_header=own_metadata,
+                    endpoint="universal",
+                )  # fmt: skip
             answer = outcome.answer
             if answer.ok or answer.fault is not None or index == len(steps) - 1:
                 if waited:
@@ -530,6 +601,7 @@ class FakeGateway:
             self.calls.clear()
             self.unexpected.clear()
             self.scripts.clear()
+            self.routes.clear()
             self.screening.clear()
             self.auto_router.clear()
             self.cache.clear()
@@ -663,6 +735,7 @@ class _Draft:
             options=outcome.options,
             attempts=outcome.attempts,
             fault=_fault_name(answer),
+            route=outcome.route,
             response_headers=headers,
             routing=outcome.routing,
             **self._sent(parsed, tool_names),
@@ -698,6 +771,18 @@ def _prepare(route: _Routed, body: Any) -> None:
         if isinstance(provider, str) and isinstance(endpoint, str) and isinstance(query, dict):
             path = endpoint.strip("/")
             format_for(provider, path).prepare(path, query)
+
+
+def _model_in(query: Any) -> object:
+    return query.get("model") if isinstance(query, dict) else None
+
+
+def _routed_cost(outcome: _Outcome) -> float:
+    return 0.0 if outcome.cache_status == "HIT" else answer_cost(outcome.answer)
+
+
+def _answered_ok(outcome: _Outcome) -> bool:
+    return outcome.answer.ok and outcome.answer.fault is None and outcome.answer.cut_after is None
 
 
 def _body_key(raw: bytes) -> bytes:

@@ -17,7 +17,7 @@ from ..logstore import StoredLog
 from .answers import Answer
 from .credentials import UNBILLED_BY_GATEWAY, Billing, authorized
 
-__all__ = ["PRICE_IN", "PRICE_OUT", "log_entry"]
+__all__ = ["PRICE_IN", "PRICE_OUT", "answer_cost", "log_entry"]
 
 PRICE_IN = 0.15e-6  # USD per token
 PRICE_OUT = 0.60e-6
@@ -40,6 +40,13 @@ def _custom_cost(header: str | None, tokens_in: int, tokens_out: int) -> float |
         return None
     cost = float(per_in) * tokens_in + float(per_out) * tokens_out
     return cost if math.isfinite(cost) else None
+
+
+def answer_cost(answer: Answer) -> float:
+    """What a provider's answer costs at the fake's flat price (0 for a failure)."""
+    if not answer.ok:
+        return 0.0
+    return (answer.tokens_in or 0) * PRICE_IN + (answer.tokens_out or 0) * PRICE_OUT
 
 
 def _model_type(path: str) -> str:
