@@ -50,7 +50,8 @@ from .credentials import (
 from .encoding import compact_bytes
 from .errors import INPUT_ERROR, TOO_LARGE, UNAUTHORIZED, GatewayFault, gateway_error
 from .formats import format_for, model_of
-from .log_entry import log_entry
+from .limits import NO_CHARGE, Charge, Limits
+from .log_entry import call_cost, log_entry
 from .options import NO_OPTIONS, InvalidOption, RequestOptions, cf_headers, parse_options
 from .rest import (
     BAD_REST_INPUT,
@@ -137,6 +138,7 @@ class _Outcome:
     endpoint: str = "gateway"  # the surface: gateway, compat, universal, run, rest
     billing: Billing = UNBILLED_BY_GATEWAY
     screen: Screen | None = None  # the Guardrails and DLP checks, for the log
+    charge: Charge = NO_CHARGE  # the budgets the logged cost counts against
 
 
 class FakeGateway:
@@ -155,6 +157,7 @@ class FakeGateway:
         credentials: CredentialPolicy | None = None,
         timeout_answer: tuple[int, int | None] = (504, None),
         guardrail_stream: str = "json",
+        limits: Limits | None = None,
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
@@ -167,6 +170,7 @@ class FakeGateway:
         self.unexpected: list[UnexpectedRequest] = []
         self.scripts = ScriptBook()
         self.screening = Screening(guardrail_stream)
+        self.limits = limits or Limits()
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
         self.logs = LogStore(log_settings)
         self._new_id = new_id
@@ -212,6 +216,7 @@ class FakeGateway:
             headers = _gateway_headers(outcome, log_id, request_id)
             call = draft.call(outcome, log_id or None, headers, self._tool_names)
             self.calls.append(call)
+            outcome.charge(call_cost(call, outcome.answer, draft.cf), self.clock.now())
             self._tool_names.update(outcome.answer.issued)
             if outcome.answer.note is not None:
                 self._notes.append(
@@ -268,6 +273,9 @@ class FakeGateway:
             return draft.refused(provider, path, gateway_answer(UNAUTHORIZED, logged=False))
         if draft.refusal is not None:
             return draft.refused(provider, path, _refusal_answer(draft.refusal))
+        limited = self.limits.admit(self.clock.now())
+        if limited is not None:
+            return draft.refused(provider, path, limited)
         try:
             options = parse_options(draft.cf)
             if isinstance(route, Universal):
@@ -420,7 +428,8 @@ class FakeGateway:
                 job.provider, job.path, job.model, sent, screen.response(cached, hit=True),
                 job.options, cache_status="HIT", attempts=0, **extra,
             )  # fmt: skip
-        stopped = screen.request()
+        stopped, extra["charge"] = self.limits.check(job, self.clock.now())
+        stopped = stopped or screen.request()
         if stopped is not None:
             return _Outcome(
                 job.provider, job.path, job.model, sent, stopped, job.options, attempts=0, **extra
@@ -438,7 +447,7 @@ class FakeGateway:
         )  # fmt: skip
 
     def _with_retries(self, job: Job) -> tuple[Answer, int]:
-        limit = job.options.max_attempts or 1
+        limit = job.options.max_attempts or self.limits.retry_attempts
         timeout = job.options.request_timeout
         waited = 0.0  # time the failed attempts took; retry delays are not waited
         attempt = 0
@@ -516,6 +525,7 @@ class FakeGateway:
             self.unexpected.clear()
             self.scripts.clear()
             self.screening.clear()
+            self.limits.clear()
             self.cache.clear()
             self.logs.clear()
             self._notes.clear()
