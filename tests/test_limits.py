@@ -33,9 +33,9 @@ def ask(
     metadata: dict[str, Any] | None = None,
     cost: float = 1.0,
     model: str = "gpt-4o-mini",
-    **extra: str,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    headers = {"authorization": "Bearer sk-test", **extra}
+    headers = {"authorization": "Bearer sk-test", **(headers or {})}
     headers["cf-aig-custom-cost"] = json.dumps({"total_cost": cost})
     if metadata is not None:
         headers["cf-aig-metadata"] = json.dumps(metadata)
@@ -230,7 +230,7 @@ def test_cache_hits_skip_policies_and_budgets() -> None:
     with MockGateway(policies=[policy], cache_ttl=60, budget_grace=0) as gw:
         first = ask(gw)
         hits = [ask(gw) for _ in range(3)]
-        miss = ask(gw, **{"cf-aig-skip-cache": "true"})
+        miss = ask(gw, headers={"cf-aig-skip-cache": "true"})
     assert first.status_code == 200
     assert [(r.status_code, r.headers["cf-aig-cache-status"]) for r in hits] == [(200, "HIT")] * 3
     assert miss.status_code == 429
@@ -278,7 +278,7 @@ def test_gateway_default_retries_apply_and_the_header_overrides_them() -> None:
         gw.respond("third time lucky")
         retried = ask(gw)
         gw.fail(500)
-        once = ask(gw, **{"cf-aig-max-attempts": "1"})
+        once = ask(gw, headers={"cf-aig-max-attempts": "1"})
     assert retried.json()["choices"][0]["message"]["content"] == "third time lucky"
     assert once.status_code == 500
     assert [c.attempts for c in gw.calls] == [3, 1]
