@@ -203,6 +203,16 @@ def test_a_block_wins_and_resources_match_provider_slash_model() -> None:
     assert statuses == [200, 403, 403]
 
 
+def test_metadata_conditions_match_numbers_and_flags_as_sent() -> None:
+    policies = [
+        {"id": "paid", "metadata": {"paid": True, "tier": 2}, "action": {"type": "no-limit"}}
+    ]
+    with MockGateway(policies=policies) as gw:
+        allowed = ask(gw, metadata={"paid": True, "tier": 2}).status_code
+        denied = ask(gw, metadata={"paid": False, "tier": 2}).status_code
+    assert (allowed, denied) == (200, 403)
+
+
 def test_a_policy_budget_answers_429_with_bucket_spent_and_limit() -> None:
     policy = {
         "id": "monthly-cap",
@@ -337,6 +347,19 @@ def test_gateway_default_retries_apply_and_the_header_overrides_them() -> None:
             },
             "policies policy #1: 'action' period must be 'hourly' or 'daily' or 'weekly' or"
             " 'monthly', got 'yearly'",
+        ),
+        (
+            {
+                "policies": [
+                    {"id": "p", "action": {"type": "limit", "amount": 0, "period": "daily"}}
+                ]
+            },
+            "policies policy #1: 'action' amount must be a cost > 0, got 0",
+        ),
+        (
+            {"policies": [{"id": "p", "action": {"type": "limit", "per": "user"}}]},
+            "policies policy #1: 'action' must be {'type': 'limit', 'amount': ..., 'period': ...},"
+            " got {'type': 'limit', 'per': 'user'}",
         ),
         (
             {"policies": [{"id": "p", "action": {"type": "limit", "amount": -1}}]},
