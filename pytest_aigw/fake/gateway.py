@@ -6,6 +6,9 @@
                      ├─ rest      api.cloudflare.com .../ai/*  │          or default reply
                      └─ universal /  (steps tried in order)   ─┘
 
+Around the cache sit the gateway's own limits (`limits`): rate limiting before it,
+policies and spend limits after a miss, the logged cost charged once answered.
+
 One lock runs from issuing the log id to recording the call, so `calls` stays in
 log-id order under concurrency; parsing and redaction happen before it is taken.
 """
