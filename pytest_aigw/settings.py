@@ -175,11 +175,13 @@ def _optional_code() -> Kind[int | None]:
     return Kind(accepts, _parse_optional_whole, rule, "CODE")
 
 
-def _whole(low: int, high: int | None, *, optional: bool = False, unit: str = "") -> Kind[Any]:
-    rule = (
-        f"a whole number from {low} to {high}" if high is not None else f"a whole number >= {low}"
+def _whole(low: int, high: int | None, *, unit: str = "", none: str = "") -> Kind[Any]:
+    """A whole number (of *unit*) from *low* to *high*; None too where *none* says what it is."""
+    optional = bool(none)
+    rule = f"a whole number{unit}" + (
+        f" from {low} to {high}" if high is not None else f" >= {low}"
     )
-    rule += unit + (", or None for none" if optional else "")
+    rule += f", or None ({none})" if optional else ""
 
     def accepts(value: object) -> bool:
         if value is None:
@@ -410,7 +412,7 @@ class GatewayArgs(TypedDict, total=False):
     rate_limit: Annotated[
         int | None,
         Setting(
-            _whole(1, None, optional=True, unit=" requests"),
+            _whole(1, None, unit=" of requests", none="no rate limiting"),
             None,
             "requests per rate_limit_interval before the gateway answers 429 (code 2003)",
         ),
@@ -458,7 +460,7 @@ class GatewayArgs(TypedDict, total=False):
     retry_delay: Annotated[
         int,
         Setting(
-            _whole(0, 5000, unit=" ms"),
+            _whole(0, 5000, unit=" of ms"),
             0,
             "the gateway's default retry delay in ms (cf-aig-retry-delay wins)",
         ),

@@ -302,11 +302,14 @@ def test_gateway_default_retries_apply_and_the_header_overrides_them() -> None:
     [
         (
             {"rate_limit": 0},
-            "rate_limit must be a whole number >= 1 requests, or None for none, got 0",
+            "rate_limit must be a whole number of requests >= 1, or None (no rate limiting), got 0",
         ),
         ({"rate_limit_interval": 0}, "rate_limit_interval must be seconds > 0, got 0"),
         ({"retry_max_attempts": 6}, "retry_max_attempts must be a whole number from 1 to 5, got 6"),
-        ({"retry_delay": 5001}, "retry_delay must be a whole number from 0 to 5000 ms, got 5001"),
+        (
+            {"retry_delay": 5001},
+            "retry_delay must be a whole number of ms from 0 to 5000, got 5001",
+        ),
         (
             {"spend_limits": [{"id": "a", "limit": 0, "window": 60}]},
             "spend_limits rule #1: 'limit' must be a cost > 0, got 0",
