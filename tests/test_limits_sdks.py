@@ -16,6 +16,12 @@ MODEL = "gpt-4o-mini"
 CLAUDE = "claude-sonnet-5"
 
 
+@pytest.fixture(autouse=True)
+def _start_of_an_hour(aigw: MockGateway) -> None:
+    """Start on a window boundary, so no window clears between a test's requests."""
+    aigw.clock.advance(3600 - aigw.clock.now() % 3600 + 0.01)
+
+
 def chat(aigw: MockGateway, **extra: str) -> str | None:
     with OpenAI(base_url=aigw.url("openai"), api_key="sk-test", max_retries=0) as client:
         completion = client.chat.completions.create(
@@ -119,6 +125,11 @@ def test_a_users_suite_tests_its_budget_handling(pytester: pytest.Pytester) -> N
                 codes = [entry["code"] for entry in error.body]
                 return "over budget" if 2045 in codes else "slow down"
             return "ok"
+
+
+        @pytest.fixture(autouse=True)
+        def start_of_an_hour(aigw):
+            aigw.clock.advance(3600 - aigw.clock.now() % 3600 + 0.01)
 
 
         @pytest.mark.aigw(spend_limits=[PER_USER])
