@@ -80,6 +80,7 @@ def test_a_sliding_rate_limit_weighs_the_previous_window_by_its_overlap() -> Non
 
 def test_rate_limited_requests_reach_no_script() -> None:
     with MockGateway(rate_limit=1) as gw:
+        to_window_start(gw, 60)
         gw.respond("once")
         first, second = ask(gw), ask(gw)
     assert first.status_code == 200
@@ -238,6 +239,7 @@ def test_a_policy_budget_answers_429_with_bucket_spent_and_limit() -> None:
 def test_cache_hits_skip_policies_and_budgets() -> None:
     policy = {"id": "cap", "action": {"type": "limit", "amount": 1, "period": "daily"}}
     with MockGateway(policies=[policy], cache_ttl=60, budget_grace=0) as gw:
+        to_window_start(gw, 86400)
         first = ask(gw)
         hits = [ask(gw) for _ in range(3)]
         miss = ask(gw, headers={"cf-aig-skip-cache": "true"})
