@@ -19,6 +19,7 @@ from .fake.errors import GATEWAY_ERRORS
 from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
 from .fake.guardrails import Guardrail, guardrail_rule
+from .fake.limits import Limits
 from .fake.matchers import MatcherArgs, TextMatcher
 from .fake.routing import GATEWAY_HOST
 from .fake.scripts import Script, failure_script, reply_script
@@ -105,6 +106,7 @@ class MockGateway(Gateway):
             credentials=CredentialPolicy(resolved["credentials"], tuple(resolved["byok_aliases"])),
             timeout_answer=(resolved["timeout_status"], resolved["timeout_code"]),
             guardrail_stream=resolved["guardrail_stream"],
+            limits=Limits.of(resolved),
         )
         self._logs_api = LogsApi(self._fake.logs, self.account_id, self.gateway_id, self.clock.now)
         self._unsent = CloudflareGuard(_served(self.account_id, self.gateway_id))

@@ -31,6 +31,7 @@ This module imports nothing heavy: the plugin reads the ini keys at start-up.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ from typing import Annotated, Any, Generic, Literal, TypedDict, TypeVar, get_typ
 
 from ._errors import ConfigError
 from ._validation import fail, is_number
-from .fake.options import MAX_CACHE_TTL
+from .fake.options import BACKOFFS, MAX_CACHE_TTL
+from .fake.policies import check_policies
+from .fake.spend import check_spend_limits
 from .ids import ID_FORMATS, IdFormat, check_id_format
 
 __all__ = [
@@ -170,6 +173,39 @@ def _optional_code() -> Kind[int | None]:
     rule = "a whole-number error code >= 1, or None for no code"
     accepts = _rule(rule, lambda v: v is None or (_is_whole(v) and v >= 1))  # type: ignore[operator]
     return Kind(accepts, _parse_optional_whole, rule, "CODE")
+
+
+def _whole(low: int, high: int | None, *, unit: str = "", none: str = "") -> Kind[Any]:
+    """A whole number (of *unit*) from *low* to *high*; None too where *none* says what it is."""
+    optional = bool(none)
+    rule = f"a whole number{unit}" + (
+        f" from {low} to {high}" if high is not None else f" >= {low}"
+    )
+    rule += f", or None ({none})" if optional else ""
+
+    def accepts(value: object) -> bool:
+        if value is None:
+            return optional
+        return _is_whole(value) and low <= value <= (high or value)  # type: ignore[operator]
+
+    parse = _parse_optional_whole if optional else _number
+    return Kind(_rule(rule, accepts), parse, rule, "N")
+
+
+def _interval() -> Kind[float]:
+    rule = "seconds > 0"
+    return Kind(_rule(rule, lambda v: is_number(v) and v > 0), _number, rule, "SECONDS")  # type: ignore[operator]
+
+
+def _parse_json(raw: str) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _json_list(check: Callable[[object, str], Any], what: str) -> Kind[Any]:
+    return Kind(check, _parse_json, what, "JSON")
 
 
 def _is_whole(value: object) -> bool:
@@ -371,6 +407,70 @@ class GatewayArgs(TypedDict, total=False):
             "json",
             "what a streamed request gets under Guardrails response checks on the gateway URL:"
             " one JSON payload ('json') or the whole stream at once ('sse')",
+        ),
+    ]
+    rate_limit: Annotated[
+        int | None,
+        Setting(
+            _whole(1, None, unit=" of requests", none="no rate limiting"),
+            None,
+            "requests per rate_limit_interval before the gateway answers 429 (code 2003)",
+        ),
+    ]
+    rate_limit_interval: Annotated[
+        float,
+        Setting(_interval(), 60.0, "the rate limit's window, in seconds"),
+    ]
+    rate_limit_technique: Annotated[
+        Literal["fixed", "sliding"],
+        Setting(choice("fixed", "sliding"), "fixed", "how the rate limit's window moves"),
+    ]
+    spend_limits: Annotated[
+        Sequence[Mapping[str, Any]],
+        Setting(
+            _json_list(check_spend_limits, "a list of spend-limit rules"),
+            (),
+            "cost budgets by provider, model or metadata key (429, code 2045), as JSON",
+        ),
+    ]
+    policies: Annotated[
+        Sequence[Mapping[str, Any]],
+        Setting(
+            _json_list(check_policies, "a list of policies"),
+            (),
+            "who may use which models (403 'Access denied by policy'; 429 past a budget), as JSON",
+        ),
+    ]
+    budget_grace: Annotated[
+        int,
+        Setting(
+            _whole(0, None),
+            1,
+            "requests let through once a budget is reached (the gateway records cost late)",
+        ),
+    ]
+    retry_max_attempts: Annotated[
+        int,
+        Setting(
+            _whole(1, 5),
+            1,
+            "the gateway's default attempts at a failing provider (cf-aig-max-attempts wins)",
+        ),
+    ]
+    retry_delay: Annotated[
+        int,
+        Setting(
+            _whole(0, 5000, unit=" of ms"),
+            0,
+            "the gateway's default retry delay in ms (cf-aig-retry-delay wins)",
+        ),
+    ]
+    retry_backoff: Annotated[
+        Literal["constant", "linear", "exponential"],
+        Setting(
+            choice(*BACKOFFS),
+            "constant",
+            "the gateway's default retry backoff (cf-aig-backoff wins)",
         ),
     ]
     id_format: Annotated[

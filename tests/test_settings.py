@@ -30,6 +30,23 @@ EXAMPLES: dict[str, tuple[str, object, str]] = {
     "timeout_status": ("408", 408, "slow"),
     "timeout_code": ("2099", 2099, "zero"),
     "guardrail_stream": ("sse", "sse", "xml"),
+    "rate_limit": ("10", 10, "many"),
+    "rate_limit_interval": ("30", 30, "soon"),
+    "rate_limit_technique": ("sliding", "sliding", "leaky"),
+    "spend_limits": (
+        '[{"id": "a", "limit": 1, "window": 60}]',
+        ({"id": "a", "limit": 1, "window": 60},),
+        "cheap",
+    ),
+    "policies": (
+        '[{"id": "all", "action": {"type": "no-limit"}}]',
+        ({"id": "all", "action": {"type": "no-limit"}},),
+        "open",
+    ),
+    "budget_grace": ("0", 0, "one"),
+    "retry_max_attempts": ("3", 3, "many"),
+    "retry_delay": ("500", 500, "slow"),
+    "retry_backoff": ("linear", "linear", "random"),
 }
 NAMES = sorted(EXAMPLES)
 # Any text is a valid list of aliases, so there is no bad text to give in ini or serve.
@@ -174,6 +191,15 @@ def test_the_marker_takes_every_setting_over_ini(pytester: pytest.Pytester, name
         "timeout_status": "504",
         "timeout_code": "none",
         "guardrail_stream": "json",
+        "rate_limit": "5",
+        "rate_limit_interval": "9",
+        "rate_limit_technique": "fixed",
+        "spend_limits": "[]",
+        "policies": "[]",
+        "budget_grace": "2",
+        "retry_max_attempts": "1",
+        "retry_delay": "0",
+        "retry_backoff": "constant",
     }.get(name, "true" if EXAMPLES[name][1] is False else "false")
     result = run(
         pytester,

@@ -6,6 +6,9 @@
                      ├─ rest      api.cloudflare.com .../ai/*  │          or default reply
                      └─ universal /  (steps tried in order)   ─┘
 
+Around the cache sit the gateway's own limits (`limits`): rate limiting before it,
+policies and spend limits after a miss, the logged cost charged once answered.
+
 One lock runs from issuing the log id to recording the call, so `calls` stays in
 log-id order under concurrency; parsing and redaction happen before it is taken.
 """
@@ -60,7 +63,8 @@ from .dynamic_routes import (
 from .encoding import compact_bytes
 from .errors import INPUT_ERROR, TOO_LARGE, UNAUTHORIZED, GatewayFault, gateway_error
 from .formats import format_for, model_of
-from .log_entry import answer_cost, log_entry
+from .limits import NO_CHARGE, Charge, Limits
+from .log_entry import answer_cost, call_cost, log_entry
 from .options import NO_OPTIONS, InvalidOption, RequestOptions, cf_headers, parse_options
 from .rest import (
     BAD_REST_INPUT,
@@ -150,6 +154,7 @@ class _Outcome:
     screen: Screen | None = None  # the Guardrails and DLP checks, for the log
     routing: Routing | None = None  # the Auto Router's decision (`cloudflare/auto`)
     route: tuple[str, ...] | None = None  # a dynamic route's element ids, in order
+    charge: Charge = NO_CHARGE  # the budgets the logged cost counts against
 
 
 class FakeGateway:
@@ -168,6 +173,7 @@ class FakeGateway:
         credentials: CredentialPolicy | None = None,
         timeout_answer: tuple[int, int | None] = (504, None),
         guardrail_stream: str = "json",
+        limits: Limits | None = None,
     ) -> None:
         self.account_id = account_id
         self.gateway_id = gateway_id
@@ -182,6 +188,7 @@ class FakeGateway:
         self.routes: dict[str, DynamicRoute] = {}  # dynamic routes, by name
         self.screening = Screening(guardrail_stream)
         self.auto_router = AutoRouter(lambda: new_any_id("uuid7"))
+        self.limits = limits or Limits()
         self.cache: ResponseCache[Answer] = ResponseCache(self.clock)
         self.logs = LogStore(log_settings)
         self._new_id = new_id
@@ -227,6 +234,7 @@ class FakeGateway:
             headers = _gateway_headers(outcome, log_id, request_id)
             call = draft.call(outcome, log_id or None, headers, self._tool_names)
             self.calls.append(call)
+            outcome.charge(call_cost(call, outcome.answer, draft.cf), self.clock.now())
             self._tool_names.update(outcome.answer.issued)
             if outcome.answer.note is not None:
                 self._notes.append(
@@ -283,6 +291,9 @@ class FakeGateway:
             return draft.refused(provider, path, gateway_answer(UNAUTHORIZED, logged=False))
         if draft.refusal is not None:
             return draft.refused(provider, path, _refusal_answer(draft.refusal))
+        limited = self.limits.admit(self.clock.now())
+        if limited is not None:
+            return draft.refused(provider, path, limited)
         try:
             options = parse_options(draft.cf)
             if isinstance(route, Universal):
@@ -506,7 +517,8 @@ class FakeGateway:
                 job.provider, job.path, job.model, sent, screen.response(cached, hit=True),
                 job.options, cache_status="HIT", attempts=0, **extra,
             )  # fmt: skip
-        stopped = screen.request()
+        stopped, extra["charge"] = self.limits.check(job, self.clock.now())
+        stopped = stopped or screen.request()
         if stopped is not None:
             return _Outcome(
                 job.provider, job.path, job.model, sent, stopped, job.options, attempts=0, **extra
@@ -524,7 +536,7 @@ class FakeGateway:
         )  # fmt: skip
 
     def _with_retries(self, job: Job) -> tuple[Answer, int]:
-        limit = job.options.max_attempts or 1
+        limit = job.options.max_attempts or self.limits.retry_attempts
         timeout = job.options.request_timeout
         waited = 0.0  # time the failed attempts took; retry delays are not waited
         attempt = 0
@@ -604,6 +616,7 @@ class FakeGateway:
             self.routes.clear()
             self.screening.clear()
             self.auto_router.clear()
+            self.limits.clear()
             self.cache.clear()
             self.logs.clear()
             self._notes.clear()

@@ -17,7 +17,7 @@ from ..logstore import StoredLog
 from .answers import Answer
 from .credentials import UNBILLED_BY_GATEWAY, Billing, authorized
 
-__all__ = ["PRICE_IN", "PRICE_OUT", "answer_cost", "log_entry"]
+__all__ = ["PRICE_IN", "PRICE_OUT", "answer_cost", "call_cost", "log_entry"]
 
 PRICE_IN = 0.15e-6  # USD per token
 PRICE_OUT = 0.60e-6
@@ -49,6 +49,20 @@ def answer_cost(answer: Answer) -> float:
     return (answer.tokens_in or 0) * PRICE_IN + (answer.tokens_out or 0) * PRICE_OUT
 
 
+def call_cost(call: Call, answer: Answer, cf: Mapping[str, str]) -> float:
+    """What the log of *call* says it cost: what spend limits and budgets count."""
+    return _cost(call.cache_status == "HIT", answer, cf)[0]
+
+
+def _cost(hit: bool, answer: Answer, cf: Mapping[str, str]) -> tuple[float, bool]:
+    tokens_in = 0 if hit else answer.tokens_in if answer.ok else 0
+    tokens_out = answer.tokens_out if answer.ok else 0
+    custom = _custom_cost(cf.get("cf-aig-custom-cost"), tokens_in, tokens_out)
+    price = tokens_in * PRICE_IN + tokens_out * PRICE_OUT
+    cost = 0.0 if hit or not answer.ok else custom if custom is not None else price
+    return cost, custom is not None
+
+
 def _model_type(path: str) -> str:
     return "embeddings" if path.endswith("embeddings") else "chat"
 
@@ -72,9 +86,7 @@ def log_entry(
     hit = call.cache_status == "HIT"
     tokens_in = 0 if hit else answer.tokens_in if answer.ok else None
     tokens_out = answer.tokens_out if answer.ok else None
-    custom = _custom_cost(cf.get("cf-aig-custom-cost"), tokens_in or 0, tokens_out or 0)
-    price = (tokens_in or 0) * PRICE_IN + (tokens_out or 0) * PRICE_OUT
-    cost = 0.0 if hit or not answer.ok else custom if custom is not None else price
+    cost, custom = _cost(hit, answer, cf)
     response_body = b"".join(answer.chunks[: answer.cut_after])
     keep_bodies = call.options.collect_log_payload is not False
     return StoredLog(
@@ -91,7 +103,7 @@ def log_entry(
         tokens_in=tokens_in,
         tokens_out=tokens_out,
         cost=cost,
-        custom_cost=custom is not None,
+        custom_cost=custom,
         metadata=call.metadata,
         step=call.step or 0,
         event_id=call.event_id,
