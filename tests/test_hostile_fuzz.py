@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import json_values, seeded_log
+from conftest import seeded_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from json_strategies import json_values
 
 from pytest_aigw import MockGateway, MockGatewayServer
 

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import httpx
-from conftest import json_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from json_strategies import json_values
 
 from pytest_aigw import MockGateway
 from pytest_aigw.logstore import FILTER_KEYS, OPERATORS

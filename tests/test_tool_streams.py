@@ -13,9 +13,9 @@ import httpcore2  # noqa: F401  (imported up front, as test_readme.py explains)
 import httpx
 import openai
 import pytest
-from conftest import json_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from json_strategies import json_values
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from pytest_aigw import MockGateway
