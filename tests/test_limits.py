@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -272,6 +273,50 @@ def test_a_meter_forgets_old_windows() -> None:
     assert meter.used(95) == 1
     meter.clear()
     assert meter.used(95) == 0
+
+
+def test_months_are_numbered_in_utc_and_follow_on_across_a_year() -> None:
+    december = 1796601600.0  # 2026-12-07 00:00 UTC
+    january = 1798761600.0  # 2027-01-01 00:00 UTC
+    monthly = calendar_index("monthly")
+    assert monthly(january) - monthly(december) == 1
+    assert monthly(january + 31 * 86400) - monthly(january) == 1
+
+
+def test_months_do_not_follow_the_machines_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    new_year_in_tokyo = 1798729200.0  # 2026-12-31 15:00 UTC: 2027-01-01 00:00 in Tokyo
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert calendar_index("monthly")(new_year_in_tokyo) == calendar_index("monthly")(
+            new_year_in_tokyo - 86400
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_sliding_meter_without_a_previous_window_counts_the_current_one_only() -> None:
+    meter = Meter(10, sliding=True)
+    meter.add(15, 2)
+    assert meter.used(15) == 2
+
+
+def test_the_grace_lets_exactly_that_many_through_and_a_clear_gives_it_back() -> None:
+    meter = Meter(60, grace=2)
+    meter.add(0, 5)
+    assert [meter.admits(1, limit=5) for _ in range(4)] == [True, True, False, False]
+    meter.clear()
+    meter.add(0, 5)
+    assert [meter.admits(1, limit=5) for _ in range(3)] == [True, True, False]
+
+
+def test_a_meter_keeps_only_the_windows_it_can_still_count() -> None:
+    meter = Meter(10, sliding=True)
+    for now in range(0, 1000, 10):
+        meter.add(now, 1)
+    assert meter.used(995) == 1.5  # this window and half of the one before
+    assert len(meter._used) == 2  # a long test does not grow it
 
 
 def test_reset_clears_every_window() -> None:
