@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from ._errors import ConfigError
 
@@ -37,6 +37,14 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Identified = TypeVar("Identified", bound=_HasId)
 
 SHOWN = 80  # characters of a bad value a message shows
 # RFC 9110 token characters: what a header name may be made of.
@@ -211,3 +219,23 @@ def check_json(name: str, value: object) -> str:
     except (TypeError, ValueError, RecursionError) as error:
         reason = "too deeply nested" if isinstance(error, RecursionError) else str(error)
         fail(name, value, f"JSON-serialisable ({reason})")
+
+
+def check_unique_ids(
+    name: str,
+    items: Sequence[object],
+    noun: str,
+    plural: str,
+    compile: Callable[[object, str], Identified],
+) -> list[Identified]:
+    """Each of *items* checked by *compile* (given where it stands), their ids unique."""
+    compiled: list[Identified] = []
+    seen: set[str] = set()
+    for number, item in enumerate(items, start=1):
+        where = f"{name} {noun} #{number}"
+        checked = compile(item, where)
+        if checked.id in seen:
+            fail(f"{where}: 'id'", checked.id, f"unique among the {plural}")
+        seen.add(checked.id)
+        compiled.append(checked)
+    return compiled

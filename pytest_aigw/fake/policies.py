@@ -20,7 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import check_choice, check_mapping, check_number, check_string, check_type, fail
+from .._validation import (
+    check_choice,
+    check_mapping,
+    check_number,
+    check_string,
+    check_type,
+    check_unique_ids,
+    fail,
+)
 from .meters import CALENDAR
 
 __all__ = ["Policy", "check_policies", "compile_policies"]
@@ -60,12 +68,7 @@ def check_policies(value: object, name: str) -> tuple[dict[str, Any], ...]:
     items: list[Any] | tuple[Any, ...] = check_type(
         name, value, (list, tuple), "a list of policies (dicts)"
     )
-    seen: set[str] = set()
-    for number, policy in enumerate(items, start=1):
-        compiled = _compile(policy, f"{name} policy #{number}")
-        if compiled.id in seen:
-            fail(f"{name} policy #{number}: 'id'", compiled.id, "unique among the policies")
-        seen.add(compiled.id)
+    check_unique_ids(name, items, "policy", "policies", _compile)
     return tuple(dict(policy) for policy in items)
 
 

@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import check_choice, check_mapping, check_number, check_string, check_type, fail
+from .._validation import (
+    check_choice,
+    check_mapping,
+    check_number,
+    check_string,
+    check_type,
+    check_unique_ids,
+    fail,
+)
 from .meters import Meter
 
 __all__ = ["MAX_RULES", "SpendRule", "check_spend_limits", "compile_rules"]
@@ -71,12 +79,7 @@ def check_spend_limits(value: object, name: str) -> tuple[dict[str, Any], ...]:
     )
     if len(items) > MAX_RULES:
         fail(name, value, f"at most {MAX_RULES} rules (the gateway's limit)")
-    seen: set[str] = set()
-    for number, rule in enumerate(items, start=1):
-        compiled = _compile(rule, f"{name} rule #{number}")
-        if compiled.id in seen:
-            fail(f"{name} rule #{number}: 'id'", compiled.id, "unique among the rules")
-        seen.add(compiled.id)
+    check_unique_ids(name, items, "rule", "rules", _compile)
     return tuple(dict(rule) for rule in items)
 
 
