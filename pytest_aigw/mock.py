@@ -11,7 +11,7 @@ from . import settings
 from ._validation import check, check_number, check_string
 from .calls import Call, CallList
 from .clock import Clock
-from .fake.auto_router import AutoRoute, RouteMatcherArgs, auto_route_rule
+from .fake.auto_router import AutoRoute, auto_route_rule
 from .fake.credentials import CredentialPolicy
 from .fake.dlp import DlpPolicy, dlp_rule
 from .fake.dynamic_routes import DynamicRoute, parse_route
@@ -20,7 +20,7 @@ from .fake.formats import ToolCall
 from .fake.gateway import FakeGateway, UnexpectedRequest
 from .fake.guardrails import Guardrail, guardrail_rule
 from .fake.limits import Limits
-from .fake.matchers import MatcherArgs, TextMatcher
+from .fake.matchers import MatcherArgs, RouteMatcherArgs, TextMatcher
 from .fake.routing import GATEWAY_HOST
 from .fake.scripts import Script, failure_script, reply_script
 from .fake.transport import TransportFault

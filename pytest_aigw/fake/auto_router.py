@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from .answers import Answer, Job, gateway_answer
 from .arguments import check
 from .errors import GatewayFault
-from .matchers import Matchers, TextMatcher, matchers
+from .matchers import Matchers, matchers
 
 if TYPE_CHECKING:
-    from ..calls import Call
+    pass
 
 __all__ = [
     "AUTO_MODEL",
@@ -35,7 +35,6 @@ __all__ = [
     "REASONS",
     "AutoRoute",
     "AutoRouter",
-    "RouteMatcherArgs",
     "Routing",
     "auto_route_rule",
 ]
@@ -125,20 +124,6 @@ class AutoRoute:
     reason: str | None
     matchers: Matchers
     text: str
-
-
-class RouteMatcherArgs(TypedDict, total=False):
-    """The request matchers of `aigw.auto_route` (those of `respond` but `model`)."""
-
-    provider: str | None
-    path: TextMatcher
-    prompt: TextMatcher
-    system: TextMatcher
-    metadata: Mapping[str, Any] | None
-    tools: str | Sequence[str] | None
-    tool_result: bool | str | None
-    body: Mapping[str, Any] | None
-    match: Callable[[Call], bool] | None
 
 
 def provider_of(model: str) -> str:

@@ -19,7 +19,15 @@ from .routing import PROVIDER_SLUG
 if TYPE_CHECKING:
     from ..calls import Call
 
-__all__ = ["MATCHER_NAMES", "Asked", "MatcherArgs", "Matchers", "TextMatcher", "shown"]
+__all__ = [
+    "MATCHER_NAMES",
+    "Asked",
+    "MatcherArgs",
+    "RouteMatcherArgs",
+    "Matchers",
+    "TextMatcher",
+    "shown",
+]
 
 TextMatcher: TypeAlias = "str | re.Pattern[str] | None"
 
@@ -270,11 +278,10 @@ def _tool_names(tools: object) -> tuple[str, ...] | None:
     return fail("tools", tools, "a tool name or a list of tool names that must be offered")
 
 
-class MatcherArgs(TypedDict, total=False):
-    """The request matchers as keyword arguments (`respond`, `fail`, `guardrail`, `dlp`)."""
+class RouteMatcherArgs(TypedDict, total=False):
+    """The request matchers but ``model``: `aigw.auto_route`'s (its requests ask for one)."""
 
     provider: str | None
-    model: TextMatcher
     path: TextMatcher
     prompt: TextMatcher
     system: TextMatcher
@@ -283,3 +290,9 @@ class MatcherArgs(TypedDict, total=False):
     tool_result: bool | str | None
     body: Mapping[str, Any] | None
     match: Callable[[Call], bool] | None
+
+
+class MatcherArgs(RouteMatcherArgs, total=False):
+    """The request matchers as keyword arguments (`respond`, `fail`, `guardrail`, `dlp`)."""
+
+    model: TextMatcher
