@@ -1,0 +1,132 @@
+"""The cassette file format: byte-exact round trips and clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_aigw.cassette import (
+    Body,
+    Cassette,
+    CassetteError,
+    Chunk,
+    Exchange,
+    GatewayPlace,
+    RecordedRequest,
+    RecordedResponse,
+    cassette_path,
+)
+
+PLACE = GatewayPlace("acc", "gw", "https://gateway.ai.cloudflare.com/v1/acc/gw", "https://api")
+
+header_names = st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True)
+headers = st.lists(st.tuples(header_names, st.text(max_size=20)), max_size=4)
+bodies = st.builds(Body, st.binary(max_size=64) | st.text(max_size=64).map(str.encode))
+chunks = st.lists(st.builds(Chunk, st.floats(0, 60, allow_nan=False), bodies), max_size=4).map(
+    tuple
+)
+responses = st.builds(RecordedResponse, st.integers(100, 599), headers, bodies) | st.builds(
+    RecordedResponse, st.integers(100, 599), headers, st.none(), chunks
+)
+requests = st.builds(RecordedRequest, st.sampled_from(["GET", "POST"]), st.text(), headers, bodies)
+exchanges = st.builds(Exchange, st.sampled_from(["gateway", "rest", "logs"]), requests, responses)
+
+
+@given(st.lists(exchanges, max_size=4))
+def test_a_cassette_reads_back_byte_for_byte(recorded: list[Exchange]) -> None:
+    cassette = Cassette("tests/test_app.py::test_x", PLACE, "2026-12-02T00:00:00Z", recorded)
+    back = Cassette.loads(cassette.dumps())
+    assert [e.response.content for e in back.exchanges] == [e.response.content for e in recorded]
+    for got, sent in zip(back.exchanges, recorded, strict=True):
+        assert got.request == sent.request
+        assert got.response.headers == sent.response.headers
+        assert got.response.status == sent.response.status
+        if sent.response.chunks is not None:
+            assert [c.body for c in got.response.chunks or ()] == [
+                c.body for c in sent.response.chunks
+            ]
+    assert back.dumps() == cassette.dumps()
+
+
+def test_text_of_several_lines_is_kept_as_lines_for_diffs() -> None:
+    assert Body(b'{\n  "a": 1\n}').as_json() == {"lines": ["{", '  "a": 1', "}"]}
+    assert Body(b"one line").as_json() == {"text": "one line"}
+    assert Body(b"\xff\x00").as_json() == {"base64": "/wA="}
+
+
+def test_a_response_header_is_found_in_any_case() -> None:
+    response = RecordedResponse(200, [("CF-AIG-Log-Id", "abc")])
+    assert response.header("cf-aig-log-id") == "abc"
+    assert response.header("cf-aig-step") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"pytest_aigw_cassette": 2},
+            "'pytest_aigw_cassette' must be 1, got 2: not a pytest-aigw cassette,"
+            " or one from another version; record it again",
+        ),
+        ({"test": 3}, "test must be a string, got int"),
+        ({"exchanges": {}}, "exchanges must be a JSON array, got dict"),
+        ({"logs": [1]}, "logs[0] must be a JSON object, got int"),
+        (
+            {"exchanges": [{"api": "ftp"}]},
+            "exchanges[0] 'api' must be one of ['gateway', 'rest', 'logs'], got 'ftp'",
+        ),
+    ],
+)
+def test_a_bad_cassette_names_the_file_and_the_place(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    data = Cassette("t::x", PLACE).as_json() | change
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(CassetteError) as caught:
+        Cassette.load(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        ({"status": 99}, "'status' must be an HTTP status 100-599, got 99"),
+        ({"status": 200, "body": {}}, "body must have exactly one of 'text', 'lines', 'base64'"),
+        ({"status": 200, "body": {"base64": "!!"}}, "body 'base64' is not valid base64"),
+        ({"status": 200, "body": {"text": ""}, "chunks": []}, "has both 'body' and 'chunks'"),
+        ({"status": 200, "chunks": [{"at": -1, "text": ""}]}, "chunks[0] 'at' must be seconds"),
+        ({"status": 200, "headers": [["a"]]}, "headers[0] must be a [name, value] pair"),
+    ],
+)
+def test_a_bad_response_is_named_by_its_place(response: dict[str, object], message: str) -> None:
+    exchange = {"api": "gateway", "request": {"method": "GET", "url": "u"}, "response": response}
+    text = json.dumps(Cassette("t::x", PLACE).as_json() | {"exchanges": [exchange]})
+    with pytest.raises(CassetteError, match=r"^f\.json: exchanges\[0\]\.response") as caught:
+        Cassette.loads(text, "f.json")
+    assert message in str(caught.value)
+
+
+def test_an_unreadable_cassette_says_so(tmp_path: Path) -> None:
+    with pytest.raises(CassetteError, match="cannot be read"):
+        Cassette.load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(CassetteError, match="not a readable cassette"):
+        Cassette.load(tmp_path / "bad.json")
+
+
+def test_cassette_paths_are_per_module_and_safe(tmp_path: Path) -> None:
+    assert cassette_path(tmp_path, "tests/test_app.py::test_x") == tmp_path / "test_app/test_x.json"
+    assert (
+        cassette_path(tmp_path, "t.py::TestA::test_b[1-2]") == tmp_path / "t/TestA.test_b[1-2].json"
+    )
+    odd = cassette_path(tmp_path, "t.py::test_c[a/b c]")
+    assert odd.parent == tmp_path / "t"
+    assert odd.name.startswith("test_c[a_b_c]-")
+    assert odd != cassette_path(tmp_path, "t.py::test_c[a_b c]")
+    long = cassette_path(tmp_path, "t.py::test_" + "x" * 300)
+    assert len(long.name) < 140
