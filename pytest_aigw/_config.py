@@ -25,6 +25,10 @@ environment > ini > default; credentials come from the environment only.
     submit deadline   --aigw-eval-submit-timeout=S  EVAL_SUBMIT_TIMEOUT  aigw_eval_submit_timeout
     Retry-After cap   --aigw-max-retry-after=S  MAX_RETRY_AFTER        aigw_max_retry_after
     redacted names    --aigw-redact NAME       REDACT (a,b)            aigw_redact (lines)
+    recording         --aigw-record[=MODE]     RECORD                  aigw_record
+    cassette dir      --aigw-cassette-dir=DIR  CASSETTE_DIR            aigw_cassette_dir
+    hide account id   --aigw-record-redact-account
+                                               RECORD_REDACT_ACCOUNT=1 aigw_record_redact_account
 
 Redacted names add up from all three places rather than one winning: a secret named
 anywhere stays hidden.
@@ -173,6 +177,28 @@ MAX_RETRY_AFTER = Setting(
     "PYTEST_AIGW_MAX_RETRY_AFTER",
     f"The longest Retry-After (seconds) the Logs API client waits before a retry"
     f" (default {DEFAULT_MAX_RETRY_AFTER:g}).",
+)
+RECORD_MODES = ("once", "new_episodes", "all", "none")
+RECORD = Setting(
+    "--aigw-record",
+    "aigw_record",
+    "PYTEST_AIGW_RECORD",
+    "In live mode, write what each aigw_live test exchanged with Cloudflare to its cassette:"
+    " once (the default when given bare: tests with no cassette yet), new_episodes (add"
+    " the requests a cassette lacks), all (write every cassette again) or none.",
+)
+CASSETTE_DIR = Setting(
+    "--aigw-cassette-dir",
+    "aigw_cassette_dir",
+    "PYTEST_AIGW_CASSETTE_DIR",
+    "Directory of the cassettes, relative to the rootdir (default: a 'cassettes' directory"
+    " beside each test module).",
+)
+RECORD_REDACT_ACCOUNT = Setting(
+    "--aigw-record-redact-account",
+    "aigw_record_redact_account",
+    "PYTEST_AIGW_RECORD_REDACT_ACCOUNT",
+    "Write <account> for the Cloudflare account id in recorded cassettes.",
 )
 EVAL_RESUBMIT = "--aigw-eval-resubmit"
 EVAL_RESUBMIT_DEST = "aigw_eval_resubmit"

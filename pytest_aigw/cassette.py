@@ -246,9 +246,11 @@ class Cassette:
     recorded_at: str = ""
     exchanges: list[Exchange] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    missing_logs: list[str] = field(default_factory=list)
+    """Ids of logs the Logs API had not listed when the recording ended (written if any)."""
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             FORMAT_KEY: FORMAT_VERSION,
             "test": self.test,
             "recorded_at": self.recorded_at,
@@ -256,6 +258,9 @@ class Cassette:
             "exchanges": [exchange.as_json() for exchange in self.exchanges],
             "logs": self.logs,
         }
+        if self.missing_logs:
+            out["missing_logs"] = self.missing_logs
+        return out
 
     def dumps(self) -> str:
         """The file's text: stable, indented, ending in a newline."""
@@ -284,6 +289,7 @@ class Cassette:
             )
         exchanges = _list(data.get("exchanges", []), "exchanges")
         logs = _list(data.get("logs", []), "logs")
+        missing = _list(data.get("missing_logs", []), "missing_logs")
         return cls(
             test=_str(data.get("test"), "test"),
             gateway=GatewayPlace.from_json(data.get("gateway"), "gateway"),
@@ -292,6 +298,7 @@ class Cassette:
                 Exchange.from_json(item, f"exchanges[{n}]") for n, item in enumerate(exchanges)
             ],
             logs=[_mapping(item, f"logs[{n}]") for n, item in enumerate(logs)],
+            missing_logs=[_str(item, f"missing_logs[{n}]") for n, item in enumerate(missing)],
         )
 
     def save(self, path: Path) -> None:

@@ -37,6 +37,7 @@ from .logs_api import is_logs_path
 if TYPE_CHECKING:
     from .client import LogsClient
     from .intercept import Interception
+    from .tape import Tape
 
 __all__ = [
     "LiveGateway",
@@ -69,6 +70,8 @@ class LiveGateway(Gateway):
 
     mode = "live"
     strict = True
+    tape: Tape | None = None
+    """Set by the recorder: takes down every exchange, the Logs API's too, for a cassette."""
     _roundtrip_timeout = 60.0  # the real Logs API lists a log a little after the call
 
     def __init__(
@@ -211,7 +214,16 @@ class LiveGateway(Gateway):
         return self._forwards(request) or self._holds_back(request)
 
     def _forwards(self, request: httpx.Request) -> bool:
-        return _under(request.url, self._target) or _under(request.url, self._rest)
+        target = _under(request.url, self._target) or _under(request.url, self._rest)
+        return target or self._taped_logs(request)
+
+    def _taped_logs(self, request: httpx.Request) -> bool:
+        """A Logs API request while recording: sent on as it is, to be taken down."""
+        return (
+            self.tape is not None
+            and _under(request.url, httpx.URL(self.api_url))
+            and is_logs_path(request.url.path)
+        )
 
     def _holds_back(self, request: httpx.Request) -> bool:
         """A request for Cloudflare that live mode does not forward (the Logs API goes as is)."""
@@ -229,7 +241,9 @@ class LiveGateway(Gateway):
         finally:
             _FORWARDING.reset(token)
         self._record(outgoing, upstream)
-        return _relayed(upstream, _Relay(upstream))
+        relay = _Relay(upstream)
+        tape = self.tape
+        return _relayed(upstream, relay if tape is None else tape.sync(outgoing, upstream, relay))
 
     async def _forward_async(self, request: httpx.Request) -> httpx.Response:
         if not self._forwards(request):
@@ -247,11 +261,25 @@ class LiveGateway(Gateway):
         finally:
             _FORWARDING.reset(token)
         self._record(outgoing, upstream)
-        return _relayed(upstream, _AsyncRelay(upstream, client))
+        relay = _AsyncRelay(upstream, client)
+        tape = self.tape
+        return _relayed(upstream, relay if tape is None else tape.async_(outgoing, upstream, relay))
 
     def _outgoing(self, request: httpx.Request) -> httpx.Request:
-        """The request as it goes out: tags merged, gateway token added."""
+        """The request as it goes out: tags merged, gateway token added (not the Logs API's)."""
         headers = httpx.Headers(request.headers)
+        if not self._taped_logs(request):
+            self._tag(request, headers)
+        extensions = {k: v for k, v in request.extensions.items() if k == "timeout"}
+        return httpx.Request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=request.content,
+            extensions=extensions,
+        )
+
+    def _tag(self, request: httpx.Request, headers: httpx.Headers) -> None:
         try:
             headers[metadata.HEADER] = _tagged(headers.get(metadata.HEADER), self.tags)
         except MetadataError as error:
@@ -266,14 +294,6 @@ class LiveGateway(Gateway):
             self._for_rest(request, headers)
         elif self._gateway_token and "cf-aig-authorization" not in headers:
             headers["cf-aig-authorization"] = f"Bearer {self._gateway_token}"
-        extensions = {k: v for k, v in request.extensions.items() if k == "timeout"}
-        return httpx.Request(
-            request.method,
-            request.url,
-            headers=headers,
-            content=request.content,
-            extensions=extensions,
-        )
 
     def _for_rest(self, request: httpx.Request, headers: httpx.Headers) -> None:
         """A REST request: the run's API token when the app sends none; this gateway.
@@ -306,6 +326,8 @@ class LiveGateway(Gateway):
         return endpoint, provider, path, model_of(provider, path, json_body)
 
     def _record(self, sent: httpx.Request, response: httpx.Response) -> None:
+        if self._taped_logs(sent):
+            return  # a Logs API call, not a gateway call
         header = sent.headers.get(metadata.HEADER)
         redacted, digests = redact_headers(sent)
         body = request_json(sent)

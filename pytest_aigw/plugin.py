@@ -19,6 +19,7 @@ import pytest
 from . import _config, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
+from .recording import RECORDER, Recorder
 
 if TYPE_CHECKING:
     from .gateway_base import Gateway
@@ -84,6 +85,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(redact.option, action="append", metavar="NAME", help=redact.help)
     parser.addini(redact.ini, redact.help, type="linelist", default=[])
     group.addoption(_config.EVAL_RESUBMIT, action="store_true", help=_config.EVAL_RESUBMIT_HELP)
+    group.addoption(
+        _config.RECORD.option, nargs="?", const="once", metavar="MODE", help=_config.RECORD.help
+    )
+    group.addoption(_config.CASSETTE_DIR.option, metavar="DIR", help=_config.CASSETTE_DIR.help)
+    hide = _config.RECORD_REDACT_ACCOUNT
+    group.addoption(hide.option, action="store_true", default=None, help=hide.help)
+    for setting in (_config.RECORD, _config.CASSETTE_DIR, hide):
+        parser.addini(setting.ini, setting.help, default="")
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | pytest.ExitCode | None:
@@ -121,6 +130,10 @@ def pytest_configure(config: pytest.Config) -> None:
             f" API and needs {_config.ENV_API_TOKEN} (environment). Set it and run again."
         )
     config.stash[_RUN] = run
+    try:
+        Recorder.install(config, run)
+    except AigwError as error:
+        _usage_error(config, str(error))
     _register_plugins(config, run)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_SharesRunId(), "aigw-xdist")
@@ -295,7 +308,10 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     run = _run(request.config)
     gateway: Gateway
     if run.live and request.node.get_closest_marker("aigw_live") is not None:
-        gateway = _fail_on(AigwError, _live_gateway, run)
+        gateway = live = _fail_on(AigwError, _live_gateway, run)
+        recorder = request.config.stash.get(RECORDER, None)
+        if recorder is not None:
+            recorder.watch(request.node, live)
     else:
         from .mock import MockGateway
 
