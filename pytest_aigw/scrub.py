@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote_plus, urlsplit
 
 from .cassette import Body, Cassette, Chunk, Exchange, GatewayPlace, Headers
 from .redaction import is_secret_header, is_secret_param
@@ -138,6 +138,27 @@ class Scrubber:
                 data = data.replace(form.encode(), marker.encode())
             return data
 
+    def url(self, url: str) -> str:
+        """*url* scrubbed as text, and each query value as the server reads it (decoded).
+
+        A secret query parameter's value is hidden whole; a value that holds a secret in
+        an encoding `text` does not know (``a/b%2Bc``) is scrubbed decoded, encoded again.
+        """
+        base, mark, query = url.partition("?")
+        if not mark:
+            return self.text(url)
+        pairs = []
+        for pair in query.split("&"):
+            name, equals, raw = pair.partition("=")
+            value = unquote_plus(raw)
+            if equals and is_secret_param(unquote_plus(name)) and value:
+                known = next((s for s in self.secrets if s.value == value), None)
+                pair = f"{name}={(known or Secret(unquote_plus(name).lower(), value)).marker}"
+            elif equals and (scrubbed := self.text(value)) != value:
+                pair = f"{name}={quote(scrubbed, safe='<>:')}"
+            pairs.append(self.text(pair))
+        return self.text(base) + "?" + "&".join(pairs)
+
     def value(self, value: Any) -> Any:
         """A JSON value (a log) with its keys and strings scrubbed."""
         if isinstance(value, str):
@@ -179,7 +200,7 @@ class Scrubber:
             exchange,
             request=dataclasses.replace(
                 request,
-                url=self.text(request.url),
+                url=self.url(request.url),
                 headers=self.headers(request.headers),
                 body=Body(self.data(request.body.data)),
             ),
