@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .cassette import Cassette, Exchange
     from .client import LogsClient
     from .live import LiveGateway
+    from .scrub import Secret
     from .tape import Tape
 
 __all__ = ["LOGS_WAIT", "RECORDER", "RecordConfig", "Recorder", "record_config"]
@@ -184,7 +185,7 @@ class Recorder:
         place = GatewayPlace(
             gateway.account_id, gateway.gateway_id, gateway.gateway_url, gateway.api_url
         )
-        recorded_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        recorded_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         cassette = Cassette(item.nodeid, place, recorded_at, exchanges, logs, missing)
         secrets = [*self._run_secrets(), *request_secrets(exchanges)]
         account = gateway.account_id if self.record.redact_account else None
@@ -200,7 +201,7 @@ class Recorder:
             pytest.fail(leak_message(_shown(item, path), leaks), pytrace=False)
         _write_text(path, text)
 
-    def _run_secrets(self) -> list[Any]:
+    def _run_secrets(self) -> list[Secret]:
         from .scrub import Secret
 
         named = ((ENV_API_TOKEN, self.run.api_token), (ENV_GATEWAY_TOKEN, self.run.gateway_token))
@@ -210,6 +211,8 @@ class Recorder:
         """The logs of *log_ids* as the Logs API has them now, and the ids it did not list."""
         if not log_ids:
             return [], []
+        import httpx
+
         from .client import MAX_BATCH, LogsApiError, log_filter
         from .live import run_logs_client
 
@@ -221,16 +224,16 @@ class Recorder:
             try:
                 left = max(0.0, deadline - time.monotonic())
                 found[log_id] = dict(self._logs.wait_for(log_id, timeout=left).raw)
-            except (LogsApiError, AssertionError):
-                continue  # not listed in time (or the API refused): missing
+            except (LogsApiError, AssertionError, httpx.TransportError):
+                continue  # not listed in time, or the API refused or could not be reached
         # The detail schema may lack feedback and score: the list entries carry them.
         ids = list(found)
         for start in range(0, len(ids), MAX_BATCH):
             batch = ids[start : start + MAX_BATCH]
             try:
                 page = self._logs.list(filters=[log_filter("id", "eq", *batch)], per_page=MAX_BATCH)
-            except LogsApiError:
-                break
+            except (LogsApiError, httpx.TransportError):
+                break  # the logs as GET returned them, then
             for log in page.logs:
                 if log.id in found:
                     found[log.id] = {**log.raw, **found[log.id]}
