@@ -14,6 +14,7 @@ one chunk, at the time the last piece came.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import zlib
@@ -41,8 +42,13 @@ def _streamed(request: httpx.Request, response: httpx.Response) -> bool:
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in _STREAM_TYPES:
         return True
-    body = request.content.replace(b" ", b"")
-    return b'"stream":true' in body
+    if b'"stream"' not in request.content:
+        return False
+    try:
+        body = json.loads(request.content)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
 
 
 class _Decoder:

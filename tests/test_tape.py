@@ -154,3 +154,20 @@ def test_each_exchange_is_named_by_its_surface() -> None:
         "https://elsewhere.example/v1/x",
     ]
     assert [tape.api_of(httpx.URL(url)) for url in urls] == ["gateway", "rest", "logs", "gateway"]
+
+
+def test_a_stream_is_told_by_its_content_type_or_the_requests_stream_field() -> None:
+    tape = Tape(GATEWAY, REST)
+    cases = [
+        (b"{}", {"content-type": "application/x-ndjson"}),
+        (b'{"stream": true}', {}),
+        (b'{"stream": false}', {}),
+        (b'{"messages": [{"content": "\\"stream\\": true"}]}', {}),
+        (b'"stream"', {}),
+        (b'{"stream": true', {}),
+    ]
+    for body, headers in cases:
+        stream = tape.sync(sent(body=body), answer(**headers), Pieces([b"x"], Clock()))
+        list(stream)
+    kept = [e.response.chunks is not None for e in tape.exchanges()]
+    assert kept == [True, True, False, False, False, False]
