@@ -236,7 +236,7 @@ def request_secrets(exchanges: Sequence[Exchange]) -> list[Secret]:
         for name, value in request.headers:
             if is_secret_header(name) and _token(value):
                 found.append(Secret(name.lower(), _token(value)))
-        for name, value in parse_qsl(urlsplit(request.url).query, keep_blank_values=True):
+        for name, value in parse_qsl(urlsplit(request.url).query):
             if is_secret_param(name) and value:
                 found.append(Secret(name.lower(), value))
         found += _step_secrets(request.body.data)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from conftest import API_TOKEN, live_args, run
 
-from pytest_aigw import MockGatewayServer
+from pytest_aigw import MockGatewayServer, recording
 from pytest_aigw.cassette import Cassette, Exchange
 
 pytest_plugins = ["pytester"]
@@ -434,9 +434,6 @@ def test_a_bad_flag_value_from_the_environment_is_a_usage_error(
 
 UNLOGGED = """
 import httpx, pytest
-import pytest_aigw.recording
-
-pytest_aigw.recording.LOGS_WAIT = 0.5
 
 @pytest.mark.aigw_live
 def test_unlogged(aigw):
@@ -447,8 +444,12 @@ def test_unlogged(aigw):
 
 
 def test_a_log_that_never_shows_is_listed_as_missing(
-    pytester: pytest.Pytester, live: list[str], standin: MockGatewayServer
+    pytester: pytest.Pytester,
+    live: list[str],
+    standin: MockGatewayServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(recording, "LOGS_WAIT", 0.5)  # the run is in this process
     result = run(pytester, UNLOGGED, *live, "--aigw-record")
     result.assert_outcomes(passed=1)
     recorded = cassette(pytester, "test_unlogged")

@@ -82,8 +82,17 @@ def test_each_secret_is_replaced_as_is_json_escaped_and_url_encoded() -> None:
 
 def test_a_json_escaped_secret_is_replaced_inside_json_text() -> None:
     secret = Secret("x-api-key", 'key"with\\quote-é')
-    body = json.dumps({"echo": secret.value}).encode()  # ensure_ascii: \\u00e9
-    assert json.loads(Scrubber([secret]).data(body)) == {"echo": "<redacted:x-api-key>"}
+    for ascii in (True, False):  # é as \\u00e9, or as it is
+        body = json.dumps({"echo": secret.value}, ensure_ascii=ascii).encode()
+        assert json.loads(Scrubber([secret]).data(body)) == {"echo": "<redacted:x-api-key>"}
+
+
+def test_a_secret_the_first_pass_forms_next_to_a_placeholder_goes_in_the_next() -> None:
+    # Contrived: "n>tail123" shows only once "sk-..." before it became "<redacted:...n>".
+    tail = Secret("x-tail", "n>tail123")
+    clean = Scrubber([KEY, tail]).text(f"{KEY.value}tail123")
+    assert KEY.value not in clean
+    assert tail.value not in clean
 
 
 def test_the_longest_secret_goes_first_so_one_holding_another_is_replaced_whole() -> None:
@@ -109,32 +118,34 @@ def test_binary_bodies_are_scrubbed_byte_for_byte() -> None:
 
 
 def test_secret_headers_are_hidden_whole_keeping_their_scheme() -> None:
-    scrub = Scrubber([KEY])
     headers = [
         ("Authorization", f"Bearer {KEY.value}"),
         ("x-api-key", "short"),
         ("set-cookie", "session=abc; Path=/"),
         ("x-echo", f"sent {KEY.value}"),
         ("cf-aig-cache-key", "my-cache-key"),
+        ("cf-aig-authorization", f"Bearer {TOKEN.value}"),
     ]
-    assert scrub.headers(headers) == [
+    assert Scrubber([KEY, TOKEN]).headers(headers) == [
         ("Authorization", "Bearer <redacted:authorization>"),
         ("x-api-key", "<redacted:x-api-key>"),
         ("set-cookie", "<redacted:set-cookie>"),
         ("x-echo", "sent <redacted:authorization>"),
         ("cf-aig-cache-key", "my-cache-key"),
+        ("cf-aig-authorization", "Bearer <redacted:CLOUDFLARE_API_TOKEN>"),
     ]
 
 
 def test_query_values_are_scrubbed_as_the_server_reads_them() -> None:
-    scrub = Scrubber([TOKEN, Secret("key", "query-key-value")])
+    scrub = Scrubber([TOKEN, Secret("GOOGLE_KEY", "query-key-value")])
     url = (
         f"https://h/p/{quote(TOKEN.value, safe='')}?key=query-key-value&token=short"
-        "&q=cf/token%2Bwith%3Dodd+%22chars%22&plain=1&flag"
+        "&q=cf/token%2Bwith%3Dodd+%22chars%22&plain=1&flag&api_key=ab=cd?e=f"
     )
     assert scrub.url(url) == (
-        "https://h/p/<redacted:CLOUDFLARE_API_TOKEN>?key=<redacted:key>&token=<redacted:token>"
-        "&q=<redacted:CLOUDFLARE_API_TOKEN>&plain=1&flag"
+        "https://h/p/<redacted:CLOUDFLARE_API_TOKEN>?key=<redacted:GOOGLE_KEY>"
+        "&token=<redacted:token>&q=<redacted:CLOUDFLARE_API_TOKEN>&plain=1&flag"
+        "&api_key=<redacted:api_key>"
     )
     assert scrub.url("https://h/p") == "https://h/p"
 
@@ -183,12 +194,20 @@ def test_a_whole_cassette_comes_out_clean() -> None:
     clean = Scrubber([KEY]).cassette(recorded)
     assert KEY.value not in clean.dumps()
     assert scan(clean.dumps(), clean, [KEY]) == []
+    assert clean.missing_logs == ["<redacted:authorization>"]
+    chunks = clean.exchanges[0].response.chunks
+    assert chunks is not None
+    assert [(c.at, c.body.data) for c in chunks] == [
+        (0.0, b"<redacted:authorization>"),
+        (0.1, b"data: [DONE]\n\n"),
+    ]
 
 
 # --- where secrets come from ------------------------------------------------------------------
 
 
 def test_secrets_come_from_the_requests_secret_headers_query_and_universal_steps() -> None:
+    one_step = {"provider": "openai", "headers": {"x-api-key": "sk-one-step-5678"}}
     steps = [
         {"provider": "openai", "headers": {"Authorization": "Bearer sk-step-one-1234"}},
         {"provider": "anthropic", "headers": {"x-api-key": "sk-ant-step-two", "x": "y"}},
@@ -204,8 +223,9 @@ def test_secrets_come_from_the_requests_secret_headers_query_and_universal_steps
                     ("accept", "text/plain"),
                     ("x-api-key", ""),
                 ],
-                body=json.dumps(steps).encode(),
+                body=b"  " + json.dumps(steps).encode(),
             ),
+            exchange(body=json.dumps(one_step).encode()),
             exchange(body=b"[not json"),
             exchange(body=b"plain text"),
         ]
@@ -216,6 +236,7 @@ def test_secrets_come_from_the_requests_secret_headers_query_and_universal_steps
         Secret("key", "goog-key-123"),
         Secret("authorization", "sk-step-one-1234"),
         Secret("x-api-key", "sk-ant-step-two"),
+        Secret("x-api-key", "sk-one-step-5678"),
     ]
 
 
@@ -290,6 +311,9 @@ def test_logs_the_gateway_the_test_name_and_missing_logs_are_scanned_too() -> No
         return [leak.place for leak in scan(recorded.dumps(), recorded, [KEY])]
 
     assert leaks_of(logs=[{"a": 1}, {"b": KEY.value}]) == ["logs[1]"]
+    wide = Secret("x", "clé-secrète-1")
+    recorded = Cassette("t", PLACE, logs=[{"b": wide.value}])
+    assert scan(recorded.dumps(), recorded, [wide]) == [Leak("logs[0]", "x", "as is")]
     assert leaks_of(missing_logs=[KEY.value]) == ["missing_logs"]
     assert leaks_of(test=f"t.py::test[{KEY.value}]") == ["test"]
     place = GatewayPlace("a", KEY.value, "u", "v")
@@ -303,20 +327,28 @@ def test_a_secret_only_the_whole_text_shows_is_placed_at_the_file() -> None:
 
 
 def test_short_secrets_are_not_scanned_for_and_each_secret_is_named_once() -> None:
+    eight = Secret("y", "87654321")
     leaks = scanned(
-        exchange(answer=b"test " + KEY.value.encode() * 2),
-        secrets=(Secret("x", "test"), KEY, KEY),
+        exchange(answer=b"test 8765432 " + KEY.value.encode() * 2),
+        secrets=(Secret("x", "test"), Secret("z", "8765432"), KEY, KEY, eight),
     )
     assert leaks == [Leak("exchanges[0].response.body", "authorization", "as is")]
+    assert scanned(exchange(answer=b"87654321"), secrets=(eight,)) == [
+        Leak("exchanges[0].response.body", "y", "as is")
+    ]
 
 
 def test_the_message_names_places_and_forms_never_values() -> None:
-    leaks = [Leak("exchanges[2].response.body", "x-api-key", "base64-encoded")]
+    leaks = [
+        Leak("exchanges[2].response.body", "x-api-key", "base64-encoded"),
+        Leak("logs[0]", "CLOUDFLARE_API_TOKEN", "as is"),
+    ]
     message = leak_message("tests/cassettes/test_app/test_x.json", leaks)
     assert message == (
         "pytest-aigw did not write the cassette tests/cassettes/test_app/test_x.json: after"
-        " scrubbing it would still hold 1 secret(s):\n"
+        " scrubbing it would still hold 2 secret(s):\n"
         "  1. x-api-key (base64-encoded) at exchanges[2].response.body\n"
+        "  2. CLOUDFLARE_API_TOKEN (as is) at logs[0]\n"
         "The scrubber replaces secrets as they are, JSON-escaped or URL-encoded; these are in"
         " another form (base64, or split across a stream's chunks). Keep the secret out of"
         " what this test exchanges (a reply should not echo a key), or leave the test out of"
