@@ -3,8 +3,9 @@
 No business logic lives here; heavy imports (respx, httpx, httpx2) happen when the
 fixture is first used, so a run that never uses it pays almost nothing.
 Settings resolve as described in `pytest_aigw._config`. The eval machinery
-(`pytest_aigw.eval_plugin`) and the live clean-up (`pytest_aigw.cleanup_plugin`) are
-plugin objects, registered at start-up where the run needs them.
+(`pytest_aigw.eval_plugin`), the live clean-up (`pytest_aigw.cleanup_plugin`) and the
+cassette recorder (`pytest_aigw.recording`) are plugin objects, registered at start-up
+where the run needs them.
 """
 
 from __future__ import annotations
