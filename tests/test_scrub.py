@@ -88,10 +88,11 @@ def test_a_json_escaped_secret_is_replaced_inside_json_text() -> None:
 
 
 def test_a_secret_the_first_pass_forms_next_to_a_placeholder_goes_in_the_next() -> None:
-    # Contrived: "n>tail123" shows only once "sk-..." before it became "<redacted:...n>".
-    tail = Secret("x-tail", "n>tail123")
-    clean = Scrubber([KEY, tail]).text(f"{KEY.value}tail123")
-    assert KEY.value not in clean
+    # Contrived: "n>tail12345" shows only once the shorter "sk-short1" before it has
+    # become "<redacted:authorization>", after the longer secret's turn in the pass.
+    short, tail = Secret("authorization", "sk-short1"), Secret("x-tail", "n>tail12345")
+    clean = Scrubber([short, tail]).text(f"{short.value}tail12345")
+    assert short.value not in clean
     assert tail.value not in clean
 
 
