@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
-from . import _config, redaction, settings
+from . import _config, _replay_config, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .gateway_base import Gateway
     from .live import LiveGateway
     from .mock import MockGateway
+    from .replay_gateway import ReplayGateway
     from .served import MockGatewayServer
     from .server import LoopbackServer
 
@@ -34,6 +35,7 @@ M = TypeVar("M", bound="MockGateway")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _GATEWAY = pytest.StashKey["Gateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
+_REPLAY = pytest.StashKey[_replay_config.ReplayConfig]()
 _INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _REDACTED_BEFORE = pytest.StashKey[Any]()
 _JUDGE = pytest.StashKey[EvalJudge]()
@@ -84,6 +86,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(redact.option, action="append", metavar="NAME", help=redact.help)
     parser.addini(redact.ini, redact.help, type="linelist", default=[])
     group.addoption(_config.EVAL_RESUBMIT, action="store_true", help=_config.EVAL_RESUBMIT_HELP)
+    ignore = _replay_config.REPLAY_IGNORE
+    group.addoption(ignore.option, action="append", metavar="FIELD", help=ignore.help)
+    parser.addini(ignore.ini, ignore.help, type="linelist", default=[])
+    for setting in (_replay_config.CASSETTE_DIR, _replay_config.REPLAY_SPEED):
+        group.addoption(setting.option, help=setting.help)
+        parser.addini(setting.ini, setting.help, default="")
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | pytest.ExitCode | None:
@@ -105,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_INI_SETTINGS] = _config.ini_settings(config.getini, run.gateway_id)
         names = _config.redact_names(config.getoption, config.getini)
         config.stash[_REDACTED_BEFORE] = redaction.use_extra_names(names)
+        config.stash[_REPLAY] = _replay_config.replay_config(config.getoption, config.getini)
     except AigwError as error:
         _usage_error(config, str(error))
     if run.live:
@@ -241,7 +250,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     if run.live:
         return f"aigw: {run.header()}"
     fake = settings.resolve(_ini_settings(config))
-    return f"aigw: mode=mock, account={fake['account_id']}, gateway={fake['gateway_id']}"
+    return f"aigw: mode={run.mode}, account={fake['account_id']}, gateway={fake['gateway_id']}"
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -290,12 +299,16 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
     requests the real gateway would refuse or lose (opt out: ``aigw(strict=False)``).
     With ``--aigw-mode=live``, a test marked `aigw_live` gets a `LiveGateway` instead:
-    its requests go to the real gateway, tagged ``test: true``.
+    its requests go to the real gateway, tagged ``test: true``; with
+    ``--aigw-mode=replay``, a `ReplayGateway` answering them from the test's cassette.
     """
     run = _run(request.config)
     gateway: Gateway
-    if run.live and request.node.get_closest_marker("aigw_live") is not None:
+    live_test = request.node.get_closest_marker("aigw_live") is not None
+    if run.live and live_test:
         gateway = _fail_on(AigwError, _live_gateway, run)
+    elif run.replay and live_test:
+        gateway = _fail_on(AigwError, _replay_gateway, request, run)
     else:
         from .mock import MockGateway
 
@@ -313,6 +326,23 @@ def _live_gateway(run: _config.RunConfig) -> LiveGateway:
         api_base_url=run.api_base_url,
         tags=run.live_tags(),
     )
+
+
+def _replay_gateway(request: pytest.FixtureRequest, run: _config.RunConfig) -> ReplayGateway:
+    from .cassette import Cassette
+    from .replay_gateway import ReplayGateway, cassette_file, missing_cassette
+
+    replay = request.config.stash[_REPLAY]
+    item, rootdir = request.node, request.config.rootpath
+    path = cassette_file(item.path, item.nodeid, rootdir, replay.cassette_dir)
+    shown = str(path.relative_to(rootdir) if path.is_relative_to(rootdir) else path)
+    if not path.is_file():
+        raise missing_cassette(shown, item.nodeid, replay.cassette_dir)
+    options = _config.resolve_options(item, _ini_settings(request.config))
+    return ReplayGateway(
+        Cassette.load(path), source=shown, nodeid=item.nodeid, ignore=replay.ignore,
+        speed=replay.speed, tags=run.live_tags(), **options,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
