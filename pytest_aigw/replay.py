@@ -304,7 +304,9 @@ def _index(text: str, count: int) -> bool:
     return text.isdigit() and int(text) < count
 
 
-def _likeness(recorded: tuple[str, str, str], sent: tuple[str, str, str]) -> float:
-    """How near two (method, api, path) keys are: the path counts, then the method."""
+def _likeness(
+    recorded: tuple[str, str, str], sent: tuple[str, str, str]
+) -> tuple[bool, float, bool]:
+    """How near two (method, api, path) keys are: the API, then the path, then the method."""
     path = difflib.SequenceMatcher(None, recorded[2], sent[2]).ratio()
-    return path + (recorded[1] == sent[1]) + 0.5 * (recorded[0] == sent[0])
+    return recorded[1] == sent[1], path, recorded[0] == sent[0]
