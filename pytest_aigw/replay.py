@@ -91,7 +91,7 @@ class _Entry:
     @property
     def label(self) -> str:
         method, _, path = self.key
-        return f"exchange #{self.number} ({method} {path})"
+        return f"exchange #{self.number} ({method} {path or '/'})"
 
 
 class _Rules:

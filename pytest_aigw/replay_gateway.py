@@ -84,6 +84,10 @@ class _ReplayingFake(MockGateway):
         extra_tags = [key for key in tags if key != "test"]
         self.replay = Replay(cassette, self.account_id, ignore=ignore, tags=extra_tags)
 
+    @property
+    def _test(self) -> str:
+        return f" '{self.nodeid}'" if self.nodeid else ""
+
     def _answer(self, request: httpx.Request) -> httpx.Response:
         target = None if self._logs_api.is_logs_request(request) else self._target(request)
         if target is None:
@@ -101,9 +105,12 @@ class _ReplayingFake(MockGateway):
         else:
             return None
         path = request.url.path
-        if path == base or path.startswith(base + "/"):
-            return api, path[len(base) :].strip("/")
-        return None  # another account or gateway: the fake refuses it as in mock mode
+        if not (path == base or path.startswith(base + "/")):
+            return None  # another account or gateway: the fake refuses it as in mock mode
+        below = path[len(base) :].strip("/")
+        if api == "rest" and not (below == "ai" or below.startswith("ai/")):
+            return None  # not the REST inference API: refused as in mock mode
+        return api, below
 
     def _replayed(self, request: httpx.Request, api: str, path: str) -> httpx.Response:
         request.read()
@@ -122,7 +129,7 @@ class _ReplayingFake(MockGateway):
             f" cf-aig-metadata); {self.replay.closest(sent)}"
         )
         hint = (
-            f"Record it: {RECORD}=new_episodes '{self.nodeid}'; or, if a field changes"
+            f"Record it: {RECORD}=new_episodes{self._test}; or, if a field changes"
             " from run to run, leave it out of matching with --aigw-replay-ignore=FIELD."
         )
         refused = UnexpectedRequest(request.method, str(redact_url(request.url)), reason, hint)
@@ -137,7 +144,7 @@ class _ReplayingFake(MockGateway):
         return [
             f"recorded {label} in {self.source} was not used: the app no longer sends it"
             " (or sends it otherwise: see any unexpected request above). Record the test"
-            f" again with {RECORD}=all '{self.nodeid}' to drop it."
+            f" again with {RECORD}=all{self._test} to drop it."
             for label in self.replay.unused()
         ]
 

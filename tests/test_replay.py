@@ -15,7 +15,6 @@ from replay_cassettes import (
     CHAT,
     REDACTED_PLACE,
     TAGS,
-    Exchange,
     chat,
     chat_answer,
     chat_body,
@@ -26,6 +25,7 @@ from replay_cassettes import (
     write,
 )
 
+from pytest_aigw.cassette import Exchange
 from pytest_aigw.fake import replayed
 
 REPLAY = "--aigw-mode=replay"
