@@ -45,6 +45,7 @@ LIVE_TAGS = ("test", RUN_TAG)  # what every live request carries, whatever the a
 _SECRET = re.compile(r"<redacted:[^>]*>")
 _SECRET_BYTES = re.compile(rb"<redacted:[^>]*>")
 _NOTHING = object()  # a key or item one side does not have
+_IGNORED = object()  # an ignored list item: kept in place, so later items keep their index
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class _Rules:
         prefix = METADATA_FIELD + "."
         self.account = account_id.encode()
         self.body_paths = [f.split(".") for f in ignore if not f.startswith(prefix)]
-        self.metadata_paths = [f[len(prefix) :].split(".") for f in ignore if f.startswith(prefix)]
+        self.metadata_keys = {f[len(prefix) :] for f in ignore if f.startswith(prefix)}
         self.tags = (*LIVE_TAGS, *tags)
 
     def recorded(self, body: bytes) -> bytes:
@@ -123,8 +124,8 @@ class _Rules:
             return header
         if not isinstance(value, dict):
             return header
-        kept = {key: item for key, item in value.items() if key not in self.tags}
-        return _dropped(kept, self.metadata_paths)
+        left_out = {*self.tags, *self.metadata_keys}  # metadata is flat: keys, no paths
+        return {key: item for key, item in value.items() if key not in left_out}
 
 
 class Replay:
@@ -200,24 +201,24 @@ class Replay:
 def _matches(entry: _Entry, key: tuple[str, str, str], body: Any, header: Any) -> bool:
     return (
         entry.key == key
-        and _first_difference(entry.body, body, "") is None
-        and _first_difference(entry.metadata, header, "") is None
+        and _first_difference(entry.body, body) is None
+        and _first_difference(entry.metadata, header) is None
     )
 
 
 def _difference(entry: _Entry, body: Any, header: Any) -> str:
     """The first place where *entry*'s request and the one sent differ, said for people."""
-    found = _first_difference(entry.body, body, "")
+    found = _first_difference(entry.body, body)
     if found is not None:
         where, text = found
         return f"body field {where}: {text}" if where else f"the body: {text}"
-    found = _first_difference(entry.metadata, header, "")
-    assert found is not None, "only called for an entry that does not match"
+    found = _first_difference(entry.metadata, header)
+    assert found is not None  # only called for an entry that does not match
     where, text = found
     return f"{METADATA_FIELD} key {where}: {text}" if where else f"{METADATA_FIELD}: {text}"
 
 
-def _first_difference(recorded: Any, sent: Any, where: str) -> tuple[str, str] | None:
+def _first_difference(recorded: Any, sent: Any, where: str = "") -> tuple[str, str] | None:
     """(dotted path, what differs) at the first difference, None when the two match."""
     if isinstance(recorded, dict) and isinstance(sent, dict):
         for key in [*recorded, *(k for k in sent if k not in recorded)]:
@@ -248,12 +249,7 @@ def _same(recorded: Any, sent: Any) -> bool:
         return _pattern(recorded, _SECRET_BYTES).fullmatch(sent) is not None
     if isinstance(recorded, bool) or isinstance(sent, bool):
         return recorded is sent  # JSON's true is not 1
-    alike = type(recorded) is type(sent) or _numbers(recorded, sent)
-    return alike and recorded == sent
-
-
-def _numbers(*values: Any) -> bool:
-    return all(isinstance(value, int | float) for value in values)
+    return bool(recorded == sent)  # 1 and 1.0 are one JSON number
 
 
 def _pattern(recorded: Any, secret: Any) -> Any:
@@ -265,6 +261,8 @@ def _pattern(recorded: Any, secret: Any) -> Any:
 def _shown(value: Any) -> str:
     if value is _NOTHING:
         return "nothing"
+    if value is _IGNORED:
+        return "an ignored item"
     if isinstance(value, bytes):
         return f"{len(value)} bytes (not JSON) {short_repr(value)}"
     return short_repr(value)
@@ -284,20 +282,20 @@ def _drop(value: Any, path: Sequence[str]) -> Any:
     """*value* without what *path* names (``*``: every key or item at that level)."""
     head, rest = path[0], path[1:]
     if isinstance(value, dict):
-        keys = list(value) if head == "*" else [head] if head in value else []
-        items = dict(value)
-    elif isinstance(value, list):
-        count = len(value)
-        keys = list(range(count)) if head == "*" else [int(head)] if _index(head, count) else []
-        items = dict(enumerate(value))
-    else:
-        return value
-    for key in keys:
-        if rest:
-            items[key] = _drop(items[key], rest)
-        else:
-            del items[key]
-    return items if isinstance(value, dict) else list(items.values())
+        out = dict(value)
+        for key in list(value) if head == "*" else [head] if head in value else []:
+            if rest:
+                out[key] = _drop(out[key], rest)
+            else:
+                del out[key]
+        return out
+    if isinstance(value, list):
+        items = list(value)
+        count = len(items)
+        for index in range(count) if head == "*" else [int(head)] if _index(head, count) else []:
+            items[index] = _drop(items[index], rest) if rest else _IGNORED
+        return items
+    return value
 
 
 def _index(text: str, count: int) -> bool:

@@ -287,3 +287,68 @@ def test_the_recorded_place_can_have_trailing_slashes() -> None:
 
 def test_chat_body_helper_is_what_the_sdk_sends() -> None:
     assert chat_body("hi")["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_a_logs_exchange_before_gateway_ones_does_not_hide_them() -> None:
+    logs = Exchange("logs", RecordedRequest("GET", f"{PLACE.api_url}/x/logs"), OK)
+    later = exchange({"a": 1})
+    book = Replay(Cassette("t", PLACE, exchanges=[logs, later]), RUN_ACCOUNT)
+    assert book.take(sent({"a": 1})) is later
+    assert book.unused() == []
+
+
+def test_closest_names_a_metadata_difference_of_a_used_exchange() -> None:
+    book = replay(exchange({}, metadata='{"user":"u1"}'))
+    book.take(sent({}, metadata='{"user":"u1"}'))
+    assert book.closest(sent({}, metadata='{"user":"u2"}')) == (
+        "the closest, exchange #1 (POST openai/chat/completions), already answered request"
+        " #1 and differs in cf-aig-metadata key user: recorded 'u1', sent 'u2'"
+    )
+
+
+def test_closest_names_nested_fields_by_their_whole_path() -> None:
+    book = replay(exchange({"m": {"k": [0, {"deep": 1}]}}))
+    assert book.closest(sent({"m": {"k": [0, {"deep": 2}]}})).endswith(
+        "differs in body field m.k.1.deep: recorded 1, sent 2"
+    )
+
+
+def test_an_ignored_list_item_keeps_the_later_items_in_place() -> None:
+    book = replay(exchange({"l": ["a", "b", "c"]}), ignore=("l.0", "l.3"))
+    assert book.closest(sent({"l": ["z", "b", "d"]})).endswith(
+        "differs in body field l.2: recorded 'c', sent 'd'"
+    )
+    assert book.closest(sent({"l": ["z"]})).endswith(
+        "differs in body field l: recorded 3 item(s), sent 1"
+    )
+    assert book.take(sent({"l": ["z", "b", "c"]})) is not None
+    short = replay(exchange({"l": ["a", "b"]}), ignore=("l.1",))
+    assert short.closest(sent({"l": ["a"]})).endswith("recorded 2 item(s), sent 1")
+    assert replay(exchange({"l": ["a"]}), ignore=("l.1",)).take(sent({"l": ["a", "x"]})) is None
+    assert replay(exchange({"l": [1]}), ignore=("*.0",)).take(sent({"l": [2]})) is not None
+
+
+def test_metadata_ignores_whole_keys() -> None:
+    book = replay(exchange({}, metadata='{"a":"1","b":"2"}'), ignore=("cf-aig-metadata.a",))
+    assert book.take(sent({}, metadata='{"a":"9","b":"2"}')) is not None
+
+
+def test_the_nearest_ranks_the_api_first_then_the_path_then_the_method() -> None:
+    rest_url = f"{PLACE.api_url}/accounts/{REAL_ACCOUNT}/ai/run/@cf/x"
+    book = replay(
+        exchange({}, "ai/v1/chat/completions"),
+        Exchange("rest", RecordedRequest("POST", rest_url), OK),
+        exchange({}, "openai/x", method="GET"),
+        exchange({}, "openai/x"),
+        exchange({}, "openai/x", method="PUT"),
+    )
+    assert book.closest(Sent("POST", "rest", "ai/v1/chat/completion")).endswith(
+        "exchange #2 (POST ai/run/@cf/x)"
+    )
+    assert book.closest(sent({}, "openai/y")).endswith("exchange #4 (POST openai/x)")
+    assert book.closest(sent({}, "openai/y", method="PUT")).endswith("exchange #5 (PUT openai/x)")
+
+
+def test_the_gateway_root_is_labelled_with_a_slash() -> None:
+    book = replay(exchange([], ""))
+    assert book.unused() == ["exchange #1 (POST /)"]
