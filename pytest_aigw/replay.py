@@ -45,7 +45,6 @@ LIVE_TAGS = ("test", RUN_TAG)  # what every live request carries, whatever the a
 _SECRET = re.compile(r"<redacted:[^>]*>")
 _SECRET_BYTES = re.compile(rb"<redacted:[^>]*>")
 _NOTHING = object()  # a key or item one side does not have
-_IGNORED = object()  # an ignored list item: kept in place, so later items keep their index
 
 
 @dataclass(frozen=True)
@@ -261,8 +260,6 @@ def _pattern(recorded: Any, secret: Any) -> Any:
 def _shown(value: Any) -> str:
     if value is _NOTHING:
         return "nothing"
-    if value is _IGNORED:
-        return "an ignored item"
     if isinstance(value, bytes):
         return f"{len(value)} bytes (not JSON) {short_repr(value)}"
     return short_repr(value)
@@ -293,7 +290,8 @@ def _drop(value: Any, path: Sequence[str]) -> Any:
         items = list(value)
         count = len(items)
         for index in range(count) if head == "*" else [int(head)] if _index(head, count) else []:
-            items[index] = _drop(items[index], rest) if rest else _IGNORED
+            # null in its place, on both sides, so that later items keep their index
+            items[index] = _drop(items[index], rest) if rest else None
         return items
     return value
 

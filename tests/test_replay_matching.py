@@ -352,3 +352,9 @@ def test_the_nearest_ranks_the_api_first_then_the_path_then_the_method() -> None
 def test_the_gateway_root_is_labelled_with_a_slash() -> None:
     book = replay(exchange([], ""))
     assert book.unused() == ["exchange #1 (POST /)"]
+
+
+def test_an_ignored_path_inside_list_items_leaves_their_other_fields_compared() -> None:
+    book = replay(exchange({"m": [{"id": 1, "t": "x"}]}), ignore=("m.*.id",))
+    assert book.take(sent({"m": [{"id": 2, "t": "y"}]})) is None
+    assert book.take(sent({"m": [{"id": 2, "t": "x"}]})) is not None
