@@ -7,6 +7,8 @@ Run: python bench/bench_replay.py [--exchanges N] [--batches N] [--rounds N]
                  exchanges (a new gateway per batch of N requests, built outside the timing)
 (c) replay x20:  the same with a cassette 20 times larger, whose requests all share one
                  path: the cost of matching against many exchanges
+(d), (e):        the handlers of (a) and (b) called directly, no client and no
+                 interception: what the fake's own code and replay's matching cost
 
 Each request asks a different prompt, as a recorded conversation would. Rounds of the
 cases alternate so machine noise hits each alike; the table shows the median over rounds
@@ -122,10 +124,35 @@ def run(exchanges: int, batches: int, rounds: int) -> dict[str, list[float]]:
                 assert gw.findings() == [] or per_gateway < len(recorded.exchanges)
         return seconds / (per_gateway * count)
 
+    requests = [
+        httpx.Request("POST", url, headers=HEADERS, json=payload(number))
+        for number in range(exchanges)
+    ]
+
+    def fake_handler_round() -> float:
+        gw = MockGateway(strict=False)
+        start = time.perf_counter()
+        for _ in range(batches):
+            for sent in requests:
+                gw.handler(sent)
+        return (time.perf_counter() - start) / (exchanges * batches)
+
+    def replay_handler_round() -> float:
+        seconds = 0.0
+        for _ in range(batches):
+            handler = ReplayGateway(small, strict=False)._fake.handler  # the fake inside
+            start = time.perf_counter()
+            for sent in requests:
+                handler(sent)
+            seconds += time.perf_counter() - start
+        return seconds / (exchanges * batches)
+
     cases = {
         "fake": fake_round,
         "replay": lambda: replay_round(small, exchanges, batches),
         "replay_x20": lambda: replay_round(large, exchanges * 20, max(1, batches // 20)),
+        "fake_handler": fake_handler_round,
+        "replay_handler": replay_handler_round,
     }
     results = alternate(cases, rounds)
     client.close()
@@ -146,12 +173,14 @@ def main() -> None:
         "fake": "(a) MockGateway, default reply",
         "replay": f"(b) ReplayGateway, {args.exchanges} exchanges",
         "replay_x20": f"(c) ReplayGateway, {args.exchanges * 20} exchanges",
+        "fake_handler": "(d) MockGateway.handler alone",
+        "replay_handler": "(e) ReplayGateway's handler alone",
     }
     print(f"{args.rounds} rounds, median of per-round means")
-    print(f"{'case':<40} {'µs/request':>10} {'min':>8} {'max':>8} {'vs fake':>8}")
+    print(f"{'case':<40} {'µs/request':>10} {'min':>8} {'max':>8} {'ratio':>8}")
     for name, label in labels.items():
         low, high = min(results[name]) * 1e6, max(results[name]) * 1e6
-        ratio = median[name] / median["fake"]
+        ratio = median[name] / median["fake_handler" if "handler" in name else "fake"]
         print(f"{label:<40} {median[name]:>10.1f} {low:>8.1f} {high:>8.1f} {ratio:>7.2f}x")
 
 
