@@ -329,20 +329,10 @@ def _live_gateway(run: _config.RunConfig) -> LiveGateway:
 
 
 def _replay_gateway(request: pytest.FixtureRequest, run: _config.RunConfig) -> ReplayGateway:
-    from .cassette import Cassette
-    from .replay_gateway import ReplayGateway, cassette_file, missing_cassette
+    from .replay_gateway import replay_for
 
-    replay = request.config.stash[_REPLAY]
-    item, rootdir = request.node, request.config.rootpath
-    path = cassette_file(item.path, item.nodeid, rootdir, replay.cassette_dir)
-    shown = str(path.relative_to(rootdir) if path.is_relative_to(rootdir) else path)
-    if not path.is_file():
-        raise missing_cassette(shown, item.nodeid, replay.cassette_dir)
-    options = _config.resolve_options(item, _ini_settings(request.config))
-    return ReplayGateway(
-        Cassette.load(path), source=shown, nodeid=item.nodeid, ignore=replay.ignore,
-        speed=replay.speed, tags=run.live_tags(), **options,
-    )  # fmt: skip
+    options = _config.resolve_options(request.node, _ini_settings(request.config))
+    return replay_for(request.node, request.config.stash[_REPLAY], run.live_tags(), options)
 
 
 @pytest.fixture(scope="session")

@@ -35,12 +35,14 @@ from .mock import OPT_OUT_HINT, MockGateway
 from .replay import Replay, Sent
 
 if TYPE_CHECKING:
+    import pytest
     from typing_extensions import Unpack
 
+    from ._replay_config import ReplayConfig
     from .calls import CallList
     from .settings import GatewayArgs
 
-__all__ = ["ReplayGateway", "cassette_file", "missing_cassette"]
+__all__ = ["ReplayGateway", "cassette_file", "missing_cassette", "replay_for"]
 
 RECORD = "pytest --aigw-mode=live --aigw-record"
 
@@ -60,6 +62,21 @@ def missing_cassette(shown: str, nodeid: str, directory: str | None) -> ConfigEr
         f" against the real gateway, with CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN and"
         f" the gateway id set: {RECORD}{option} '{nodeid}'; then commit {shown}."
     )
+
+
+def replay_for(
+    item: pytest.Item, replay: ReplayConfig, tags: Mapping[str, object], options: Any
+) -> ReplayGateway:
+    """The `ReplayGateway` of test *item*, from its cassette; `ConfigError` if it has none."""
+    rootdir = item.config.rootpath
+    path = cassette_file(item.path, item.nodeid, rootdir, replay.cassette_dir)
+    shown = str(path.relative_to(rootdir) if path.is_relative_to(rootdir) else path)
+    if not path.is_file():
+        raise missing_cassette(shown, item.nodeid, replay.cassette_dir)
+    return ReplayGateway(
+        Cassette.load(path), source=shown, nodeid=item.nodeid, ignore=replay.ignore,
+        speed=replay.speed, tags=tags, **options,
+    )  # fmt: skip
 
 
 class _ReplayingFake(MockGateway):
