@@ -358,3 +358,11 @@ def test_an_ignored_path_inside_list_items_leaves_their_other_fields_compared() 
     book = replay(exchange({"m": [{"id": 1, "t": "x"}]}), ignore=("m.*.id",))
     assert book.take(sent({"m": [{"id": 2, "t": "y"}]})) is None
     assert book.take(sent({"m": [{"id": 2, "t": "x"}]})) is not None
+
+
+def test_only_slashes_are_trimmed_from_the_recorded_places_and_paths() -> None:
+    place = GatewayPlace("a", "gwX", "https://x/v1/a/gwX", "https://x/apiX")
+    gateway = Exchange("gateway", RecordedRequest("POST", "https://x/v1/a/gwX/openai/X"), OK)
+    rest = Exchange("rest", RecordedRequest("POST", "https://x/apiX/accounts/a/ai/X"), OK)
+    assert recorded_target(gateway, place) == ("gateway", "openai/X")
+    assert recorded_target(rest, place) == ("rest", "ai/X")
