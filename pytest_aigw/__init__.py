@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .live import LiveGateway, LiveModeError
     from .logstore import LogSettings
     from .mock import MockGateway
+    from .replay_gateway import ReplayGateway
     from .served import MockGatewayServer
     from .server import LoopbackServer, ServerError
 
@@ -43,6 +44,7 @@ __all__ = [
     "MetadataError",
     "MockGateway",
     "MockGatewayServer",
+    "ReplayGateway",
     "ServerError",
     "ToolCall",
     "ToolResult",
@@ -76,6 +78,7 @@ _LAZY = {
     "MetadataError": "._errors",
     "MockGateway": ".mock",
     "MockGatewayServer": ".served",
+    "ReplayGateway": ".replay_gateway",
     "ServerError": ".server",
     "ToolCall": ".fake.formats",
     "ToolResult": ".fake.formats",

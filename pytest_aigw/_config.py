@@ -74,7 +74,7 @@ OLD_LOG_SETTINGS = "logs"  # its first spelling in the marker, kept for suites t
 INI_GATEWAY = settings.setting("gateway_id").ini_key or ""
 OLD_INI_KEYS = {INI_GATEWAY: "aigw_gateway_id"}  # ini keys' old names, still read
 
-MODES = ("mock", "live")
+MODES = ("mock", "live", "replay")
 DEFAULT_GATEWAY_BASE_URL = "https://gateway.ai.cloudflare.com/v1"
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 RUN_TAG = "aigw_run"  # the metadata key that carries the run id
@@ -100,7 +100,12 @@ class Setting:
         return self.option.lstrip("-").replace("-", "_")
 
 
-MODE = Setting("--aigw-mode", "aigw_mode", "PYTEST_AIGW_MODE", "mock (default) or live.")
+MODE = Setting(
+    "--aigw-mode",
+    "aigw_mode",
+    "PYTEST_AIGW_MODE",
+    "mock (default), live, or replay (aigw_live tests answered from their cassettes).",
+)
 GATEWAY = Setting(
     "--aigw-gateway",
     INI_GATEWAY,
@@ -256,6 +261,10 @@ class RunConfig:
     def live(self) -> bool:
         return self.mode == "live"
 
+    @property
+    def replay(self) -> bool:
+        return self.mode == "replay"
+
     def live_tags(self) -> dict[str, object]:
         """The metadata every live request carries: test: true, the extra tags, the run id."""
         tags: dict[str, object] = {"test": True, **self.tags}
@@ -320,7 +329,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
     mode, where = first(MODE)
     mode = (mode or "mock").strip().lower()
     if mode not in MODES:
-        fail(where, mode, "mock or live")
+        fail(where, mode, "mock, live or replay")
     gateway_id, _ = first(GATEWAY)
     run_id, _ = first(RUN_ID)
     cleanup, where_cleanup = first(CLEANUP)

@@ -46,7 +46,7 @@ class EvalJudge:
         if report is None or case_outcome(report) not in ("passed", "failed"):
             return  # set-up errors, skips, xfails and xpasses say nothing about the answers
         verdicts = gateway.verdicts.decide(gateway.log_ids, passed=report.passed)
-        if gateway.mode == "mock":
+        if gateway.mode != "live":  # the fake takes them, in replay too
             submit(gateway.logs, verdicts, timeout=10.0)
         elif self.writer is not None:
             self._journal(self.writer, item.nodeid, gateway, verdicts)

@@ -58,8 +58,8 @@ class Gateway(Judging, ABC):
     clean exit when `strict`.
     """
 
-    mode: ClassVar[Literal["mock", "live"]]
-    """``"mock"`` or ``"live"``: tests written for both can tell which they run against."""
+    mode: ClassVar[Literal["mock", "live", "replay"]]
+    """``"mock"``, ``"live"`` or ``"replay"`` (a live test answered from its cassette)."""
 
     strict: bool
     """Whether teardown (and a clean context-manager exit) runs `check()`."""

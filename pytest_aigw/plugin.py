@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
-from . import _config, redaction, settings
+from . import _config, _replay_config, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
 from .recording import RECORDER, Recorder
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .gateway_base import Gateway
     from .live import LiveGateway
     from .mock import MockGateway
+    from .replay_gateway import ReplayGateway
     from .served import MockGatewayServer
     from .server import LoopbackServer
 
@@ -36,6 +37,7 @@ M = TypeVar("M", bound="MockGateway")
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _GATEWAY = pytest.StashKey["Gateway"]()
 _RUN = pytest.StashKey[_config.RunConfig]()
+_REPLAY = pytest.StashKey[_replay_config.ReplayConfig]()
 _INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _REDACTED_BEFORE = pytest.StashKey[Any]()
 _JUDGE = pytest.StashKey[EvalJudge]()
@@ -92,7 +94,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(_config.CASSETTE_DIR.option, metavar="DIR", help=_config.CASSETTE_DIR.help)
     hide = _config.RECORD_REDACT_ACCOUNT
     group.addoption(hide.option, action="store_true", default=None, help=hide.help)
-    for setting in (_config.RECORD, _config.CASSETTE_DIR, hide):
+    speed = _replay_config.REPLAY_SPEED
+    group.addoption(speed.option, metavar="X", help=speed.help)
+    ignore = _replay_config.REPLAY_IGNORE
+    group.addoption(ignore.option, action="append", metavar="FIELD", help=ignore.help)
+    parser.addini(ignore.ini, ignore.help, type="linelist", default=[])
+    for setting in (_config.RECORD, _config.CASSETTE_DIR, hide, speed):
         parser.addini(setting.ini, setting.help, default="")
 
 
@@ -115,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_INI_SETTINGS] = _config.ini_settings(config.getini, run.gateway_id)
         names = _config.redact_names(config.getoption, config.getini)
         config.stash[_REDACTED_BEFORE] = redaction.use_extra_names(names)
+        config.stash[_REPLAY] = _replay_config.replay_config(config.getoption, config.getini)
     except AigwError as error:
         _usage_error(config, str(error))
     if run.live:
@@ -255,7 +263,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     if run.live:
         return f"aigw: {run.header()}"
     fake = settings.resolve(_ini_settings(config))
-    return f"aigw: mode=mock, account={fake['account_id']}, gateway={fake['gateway_id']}"
+    return f"aigw: mode={run.mode}, account={fake['account_id']}, gateway={fake['gateway_id']}"
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -304,15 +312,19 @@ def aigw(request: pytest.FixtureRequest) -> Iterator[Gateway]:
     Records every call (`aigw.calls`, `aigw.log_ids`); fails the test at teardown for
     requests the real gateway would refuse or lose (opt out: ``aigw(strict=False)``).
     With ``--aigw-mode=live``, a test marked `aigw_live` gets a `LiveGateway` instead:
-    its requests go to the real gateway, tagged ``test: true``.
+    its requests go to the real gateway, tagged ``test: true``; with
+    ``--aigw-mode=replay``, a `ReplayGateway` answering them from the test's cassette.
     """
     run = _run(request.config)
     gateway: Gateway
-    if run.live and request.node.get_closest_marker("aigw_live") is not None:
+    live_test = request.node.get_closest_marker("aigw_live") is not None
+    if run.live and live_test:
         gateway = live = _fail_on(AigwError, _live_gateway, run)
         recorder = request.config.stash.get(RECORDER, None)
         if recorder is not None:
             recorder.watch(request.node, live)
+    elif run.replay and live_test:
+        gateway = _fail_on(AigwError, _replay_gateway, request, run)
     else:
         from .mock import MockGateway
 
@@ -330,6 +342,13 @@ def _live_gateway(run: _config.RunConfig) -> LiveGateway:
         api_base_url=run.api_base_url,
         tags=run.live_tags(),
     )
+
+
+def _replay_gateway(request: pytest.FixtureRequest, run: _config.RunConfig) -> ReplayGateway:
+    from .replay_gateway import replay_for
+
+    options = _config.resolve_options(request.node, _ini_settings(request.config))
+    return replay_for(request.node, request.config.stash[_REPLAY], run.live_tags(), options)
 
 
 @pytest.fixture(scope="session")

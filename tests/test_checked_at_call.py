@@ -434,7 +434,7 @@ def test_an_error_status_http_names_no_phrase_for_is_answered(status: int) -> No
             "",
             {"PYTEST_AIGW_MODE": "staging"},
             [],
-            "*: error: PYTEST_AIGW_MODE must be mock or live, got 'staging'",
+            "*: error: PYTEST_AIGW_MODE must be mock, live or replay, got 'staging'",
         ),
     ],
 )

@@ -320,7 +320,7 @@ def test_live_mode_names_only_what_is_missing(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--aigw-mode=staging"], "--aigw-mode must be mock or live, got 'staging'"),
+        (["--aigw-mode=staging"], "--aigw-mode must be mock, live or replay, got 'staging'"),
         (
             ["--aigw-api-base-url=api.example.com"],
             "--aigw-api-base-url must be an http:// or https:// URL, got 'api.example.com'",

@@ -20,6 +20,7 @@ def test_all_is_sorted_and_exact() -> None:
         "Gateway",
         "GatewayCheckError",
         "LiveGateway",
+        "ReplayGateway",
         "LiveModeError",
         "LogSettings",
         "LogsApiError",
@@ -60,6 +61,7 @@ def test_the_readme_names_every_public_name() -> None:
 def test_both_gateways_share_one_interface() -> None:
     assert issubclass(pytest_aigw.MockGateway, pytest_aigw.Gateway)
     assert issubclass(pytest_aigw.LiveGateway, pytest_aigw.Gateway)
+    assert issubclass(pytest_aigw.ReplayGateway, pytest_aigw.Gateway)
     assert issubclass(pytest_aigw.MockGatewayServer, pytest_aigw.Gateway)
     with pytest.raises(TypeError, match="abstract"):
         pytest_aigw.Gateway()  # type: ignore[abstract]
