@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
-from . import _config, redaction, settings
+from . import _config, drift_plugin, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
 
@@ -84,6 +84,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(redact.option, action="append", metavar="NAME", help=redact.help)
     parser.addini(redact.ini, redact.help, type="linelist", default=[])
     group.addoption(_config.EVAL_RESUBMIT, action="store_true", help=_config.EVAL_RESUBMIT_HELP)
+    drift_plugin.add_options(parser, group)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | pytest.ExitCode | None:
@@ -105,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_INI_SETTINGS] = _config.ini_settings(config.getini, run.gateway_id)
         names = _config.redact_names(config.getoption, config.getini)
         config.stash[_REDACTED_BEFORE] = redaction.use_extra_names(names)
+        drift_plugin.register(config, run.mode)
     except AigwError as error:
         _usage_error(config, str(error))
     if run.live:

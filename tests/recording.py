@@ -51,9 +51,12 @@ class Recorder:
     @property
     def logs_url(self) -> str:
         server = self.server
-        return f"{server.api_url}/accounts/{server.account_id}/ai-gateway/gateways/{server.gateway_id}/logs"
+        account = f"{server.api_url}/accounts/{server.account_id}"
+        return f"{account}/ai-gateway/gateways/{server.gateway_id}/logs"
 
-    def gateway(self, path: str, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    def gateway(
+        self, path: str, body: Any, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         """POST *body* to ``{gateway_url}/{path}`` with the app's provider key."""
         sent = {"authorization": f"Bearer {PROVIDER_KEY}", **(headers or {})}
         return self._send("gateway", "POST", f"{self.server.gateway_url}/{path}", body, sent)
@@ -69,7 +72,9 @@ class Recorder:
         sent = {"authorization": f"Bearer {API_TOKEN}"}
         return self._send("logs", "PATCH", f"{self.logs_url}/{log_id}", fields, sent)
 
-    def _send(self, api: str, method: str, url: str, body: Any, headers: dict[str, str]) -> httpx.Response:
+    def _send(
+        self, api: str, method: str, url: str, body: Any, headers: dict[str, str]
+    ) -> httpx.Response:
         content = json.dumps(body).encode()
         request = self.client.build_request(
             method, url, content=content, headers={"content-type": "application/json", **headers}
@@ -103,11 +108,15 @@ class Recorder:
             log_id = exchange.response.header("cf-aig-log-id")
             if exchange.api == "logs" or log_id is None:
                 continue
-            got = self.client.get(f"{self.logs_url}/{log_id}", headers={"authorization": f"Bearer {API_TOKEN}"})
+            got = self.client.get(
+                f"{self.logs_url}/{log_id}", headers={"authorization": f"Bearer {API_TOKEN}"}
+            )
             log = got.json()["result"]
             logs.append({(rename or {}).get(k, k): v for k, v in log.items()})
         server = self.server
-        place = GatewayPlace(server.account_id, server.gateway_id, server.gateway_url, server.api_url)
+        place = GatewayPlace(
+            server.account_id, server.gateway_id, server.gateway_url, server.api_url
+        )
         return Cassette(self.test, place, "2026-12-02T06:00:00Z", list(self.exchanges), logs)
 
     def save(self, directory: Path, **options: Any) -> Path:

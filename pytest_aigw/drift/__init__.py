@@ -19,6 +19,7 @@ __all__ = [
     "CassetteDrift",
     "Difference",
     "DriftReport",
+    "build_report",
     "drift_report",
     "find_cassettes",
     "read_allow_list",

@@ -44,10 +44,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     drift.add_argument(
         "--json",
-        nargs="?",
-        const="-",
         metavar="PATH",
-        help="also write the report as JSON to PATH ('-' or no PATH: stdout, instead of the table)",
+        help="also write the report as JSON to PATH; '-' writes it to stdout instead of the table",
     )
     drift.add_argument(
         "--allow",

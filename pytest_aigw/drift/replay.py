@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from .. import _json
-from ..cassette import Cassette, CassetteError, Exchange, FORMAT_KEY, RecordedRequest
+from ..cassette import FORMAT_KEY, Cassette, CassetteError, Exchange, RecordedRequest
 from ..fake.formats import format_for
 from ..mock import MockGateway
 from ..redaction import is_secret_header

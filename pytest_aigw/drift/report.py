@@ -69,7 +69,9 @@ class DriftReport:
 
     def summary(self) -> str:
         """One line: what was compared and what was found."""
-        compared = f"{self.cassettes} cassette(s), {self.exchanges} exchange(s) replayed on the fake"
+        compared = (
+            f"{self.cassettes} cassette(s), {self.exchanges} exchange(s) replayed on the fake"
+        )
         allowed = len(self.rows) - len(self.failing)
         if not self.rows:
             return f"{PROG}: {compared}: no differences"
@@ -84,8 +86,7 @@ class DriftReport:
             return ""
         cells = [list(HEADINGS)] + [_cells(row) for row in self.rows]
         widths = [max(len(line[n]) for line in cells) for n in range(len(HEADINGS))]
-        lines = [SEPARATOR.join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
-        return "\n".join(lines) + "\n"
+        return "".join(_line(cells_of_row, widths) for cells_of_row in cells)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,11 @@ class DriftReport:
     def dumps(self) -> str:
         """The report as JSON text, ending in a newline."""
         return json.dumps(self.as_json(), indent=2) + "\n"
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+    return SEPARATOR.join(padded).rstrip() + "\n"
 
 
 def _cells(row: Row) -> list[str]:
@@ -152,7 +158,9 @@ def read_allow_list(path: Path) -> list[str]:
         raise ConfigError(f"cannot read the allow-list {path}: {reason}") from None
     if text.lstrip().startswith(("[", "{")):
         return _json_keys(text, path)
-    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _json_keys(text: str, path: Path) -> list[str]:
@@ -161,10 +169,13 @@ def _json_keys(text: str, path: Path) -> list[str]:
     except _json.JsonError as error:
         raise ConfigError(f"the allow-list {path} is not valid JSON: {error}") from None
     if isinstance(data, dict):
-        data = [item.get("key") if isinstance(item, dict) else item for item in data.get("differences", [])]
+        data = [
+            item.get("key") if isinstance(item, dict) else item
+            for item in data.get("differences", [])
+        ]
     if not isinstance(data, list) or not all(isinstance(key, str) for key in data):
         raise ConfigError(
-            f"the allow-list {path} must be a JSON list of keys (\"kind | where | real | fake\")"
+            f'the allow-list {path} must be a JSON list of keys ("kind | where | real | fake")'
             " or a report written by --json"
         )
     return data
