@@ -9,6 +9,7 @@ returns them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,13 @@ class Recorder:
     def feedback(self, log_id: str, **fields: Any) -> httpx.Response:
         """PATCH a log's feedback or score through the Logs API."""
         sent = {"authorization": f"Bearer {API_TOKEN}"}
+        self._log(log_id)  # as assert_feedback_roundtrip does, once the log is listed
         return self._send("logs", "PATCH", f"{self.logs_url}/{log_id}", fields, sent)
 
     def _send(
         self, api: str, method: str, url: str, body: Any, headers: dict[str, str]
     ) -> httpx.Response:
-        content = json.dumps(body).encode()
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = self.client.build_request(
             method, url, content=content, headers={"content-type": "application/json", **headers}
         )
@@ -108,16 +110,27 @@ class Recorder:
             log_id = exchange.response.header("cf-aig-log-id")
             if exchange.api == "logs" or log_id is None:
                 continue
-            got = self.client.get(
-                f"{self.logs_url}/{log_id}", headers={"authorization": f"Bearer {API_TOKEN}"}
-            )
-            log = got.json()["result"]
+            log = self._log(log_id)
             logs.append({(rename or {}).get(k, k): v for k, v in log.items()})
         server = self.server
         place = GatewayPlace(
             server.account_id, server.gateway_id, server.gateway_url, server.api_url
         )
         return Cassette(self.test, place, "2026-12-02T06:00:00Z", list(self.exchanges), logs)
+
+    def _log(self, log_id: str) -> dict[str, Any]:
+        """The log as GET /logs/{id} returns it, once the Logs API lists it."""
+        deadline = time.monotonic() + 10
+        while True:
+            got = self.client.get(
+                f"{self.logs_url}/{log_id}", headers={"authorization": f"Bearer {API_TOKEN}"}
+            )
+            if got.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # the Logs API shows a log a little after the call
+        assert got.status_code == 200, got.text
+        result: dict[str, Any] = got.json()["result"]
+        return result
 
     def save(self, directory: Path, **options: Any) -> Path:
         """Write the cassette where a run would: ``cassette_path(directory, test)``."""

@@ -168,14 +168,16 @@ def _json_keys(text: str, path: Path) -> list[str]:
         data = _json.loads(text)
     except _json.JsonError as error:
         raise ConfigError(f"the allow-list {path} is not valid JSON: {error}") from None
-    if isinstance(data, dict):
-        data = [
-            item.get("key") if isinstance(item, dict) else item
-            for item in data.get("differences", [])
-        ]
+    if isinstance(data, dict):  # a report written by --json
+        items = data.get("differences")
+        data = [_key_of(item) for item in items] if isinstance(items, list) else None
     if not isinstance(data, list) or not all(isinstance(key, str) for key in data):
         raise ConfigError(
             f'the allow-list {path} must be a JSON list of keys ("kind | where | real | fake")'
             " or a report written by --json"
         )
     return data
+
+
+def _key_of(item: object) -> object:
+    return item.get("key") if isinstance(item, dict) else item
