@@ -12,13 +12,15 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from recording import Headers, Recorder
 
-from pytest_aigw import MockGatewayServer
-from pytest_aigw.cassette import Cassette
+from pytest_aigw import MockGateway, MockGatewayServer
+from pytest_aigw.cassette import Body, Cassette, Exchange, RecordedRequest, RecordedResponse
 from pytest_aigw.cli import main
-from pytest_aigw.drift import drift_report
+from pytest_aigw.drift import drift_report, replay
+from pytest_aigw.drift.replay import STAND_IN_CREDENTIAL
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 CLAUDE = {"model": "claude-sonnet-4", "max_tokens": 50, "messages": CHAT["messages"]}
@@ -331,3 +333,54 @@ def test_a_json_path_that_cannot_be_written_is_a_usage_error(
         "",
         f"pytest-aigw drift: error: cannot write --json {target}: No such file or directory\n",
     )
+
+
+def test_a_log_the_fake_no_longer_has_is_a_difference(small: Path) -> None:
+    path = small / "test_app" / "test_x.json"
+    cassette = Cassette.load(path)
+    log_id = cassette.logs[0]["id"]
+    # The test deleted its log (the recorder kept it from before): the fake deletes too.
+    logs = f"{cassette.gateway.api_url}/accounts/acc/ai-gateway/gateways/gw/logs"
+    filters = json.dumps([{"key": "id", "operator": "eq", "value": [log_id]}])
+    url = str(httpx.URL(logs, params={"filters": filters}))
+    delete = RecordedRequest("DELETE", url, [("authorization", "<redacted:x>")])
+    cassette.exchanges.append(Exchange("logs", delete, RecordedResponse(200, [], Body(b"{}"))))
+    cassette.save(path)
+    assert rows(small)[-1] == ("log", "(log)", "present", "missing")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "sent"),
+    [
+        ("authorization", "Bearer <redacted:authorization>", f"Bearer {STAND_IN_CREDENTIAL}"),
+        ("Authorization", "<redacted:CLOUDFLARE_API_TOKEN>", f"Bearer {STAND_IN_CREDENTIAL}"),
+        ("x-api-key", "[redacted]", STAND_IN_CREDENTIAL),
+        ("authorization", "", ""),
+        ("authorization", "Bearer sk-kept", "Bearer sk-kept"),
+        ("cf-aig-gateway-id", "their-gateway", "test-gateway"),
+        ("host", "gateway.ai.cloudflare.com", None),
+    ],
+)
+def test_recorded_headers_are_made_sendable(name: str, value: str, sent: str | None) -> None:
+    recorded = RecordedRequest("POST", "https://x", [(name, value), ("user-agent", "app/1")])
+    expected = [(name, sent)] if sent is not None else []
+    assert replay.request_headers(recorded, MockGateway()) == [*expected, ("user-agent", "app/1")]
+
+
+@pytest.mark.parametrize(
+    ("api", "url", "name"),
+    [
+        ("gateway", "https://g/v1/a/g/openai/chat/completions", "openai-chat"),
+        ("gateway", "https://g/v1/a/g/anthropic/v1/messages", "anthropic-messages"),
+        ("gateway", "https://g/v1/a/g", "universal"),
+        ("gateway", "https://g/v1/a/g/", "universal"),
+        ("gateway", "https://elsewhere/x", "universal"),
+        ("rest", "https://c/client/v4/accounts/a/ai/run", "rest ai-run"),
+        ("rest", "https://c/client/v4/accounts/a/ai/run/@cf/meta/x", "rest workers-ai"),
+        ("rest", "https://c/client/v4/accounts/a/ai/v1/chat/completions", "rest openai-chat"),
+        ("rest", "https://c/elsewhere", "rest generic"),
+    ],
+)
+def test_each_exchange_is_placed_by_its_api_format(api: str, url: str, name: str) -> None:
+    exchange = Exchange(api, RecordedRequest("POST", url), RecordedResponse(200))
+    assert replay.api_format(exchange) == name
