@@ -106,7 +106,6 @@ class DriftAtEnd:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.lines:
-            terminalreporter.write_sep("=", _REPORT)
-            for line in self.lines:
-                terminalreporter.write_line(line)
+        terminalreporter.write_sep("=", _REPORT)
+        for line in self.lines:
+            terminalreporter.write_line(line)

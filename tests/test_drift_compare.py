@@ -174,8 +174,20 @@ def test_a_stream_difference_is_placed_after_the_last_shared_event() -> None:
         Difference("stream", "anthropic-messages after a", "b", "missing"),
         Difference("stream", "anthropic-messages after c", "missing", "x"),
     ]
-    assert compare_streams("f", sse("event: a"), sse("event: b")) == [
-        Difference("stream", "f after start", "a", "b")
+    assert compare_streams("f", sse("event: a"), sse("event: b", "event: c")) == [
+        Difference("stream", "f after start", "a", "b c")
+    ]
+    assert compare_streams("f", sse("event: a", "event: b"), sse("event: c")) == [
+        Difference("stream", "f after start", "a b", "c")
+    ]
+
+
+def test_a_long_stream_s_one_extra_event_is_one_difference() -> None:
+    # Past 200 events difflib would by default skip events it sees often: not here.
+    real = [f"event: {name}" for name in ["a", "b"] * 150]
+    fake = [*real[:151], "event: c", *real[151:]]
+    assert compare_streams("f", sse(*real), sse(*fake)) == [
+        Difference("stream", "f after a", "missing", "c")
     ]
 
 
@@ -204,6 +216,9 @@ def test_error_bodies_are_placed_apart_from_replies() -> None:
     ]
     assert compare_answers("x", json_answer({"a": 1}, 399), json_answer({}, 399)) == [
         Difference("body", "x a", "number", "missing")
+    ]
+    assert compare_answers("x", json_answer({"a": 1}, 400), json_answer({}, 400)) == [
+        Difference("body", "x error a", "number", "missing")
     ]
 
 
