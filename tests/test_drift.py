@@ -50,6 +50,19 @@ def record_suite(recorder: Recorder) -> None:
     recorder.rest("ai/v1/chat/completions", {**CHAT, "model": "openai/gpt-4o-mini"})
     recorder.rest("ai/run", {"model": "@cf/meta/llama-3.1-8b-instruct", "input": {"prompt": "x"}})
     recorder.rest("ai/v1/messages", {**CLAUDE, "model": "anthropic/claude-sonnet-4.5"})
+    recorder.gateway("openai/chat/completions", {**CHAT, "stream": True}, cached)
+    streamed_hit = recorder.gateway("openai/chat/completions", {**CHAT, "stream": True}, cached)
+    assert streamed_hit.headers["cf-aig-cache-status"] == "HIT"
+    recorder.gateway("compat/chat/completions", {**CHAT, "model": "openai/gpt-4o-mini"})
+    recorder.gateway(
+        gemini.replace(":generateContent", ":streamGenerateContent?alt=sse"),
+        {"contents": [{"parts": [{"text": "hi"}]}]},
+        {"x-goog-api-key": "g"},
+    )
+    recorder.rest(
+        "ai/v1/messages", {**CLAUDE, "model": "anthropic/claude-sonnet-4.5", "stream": True}
+    )
+    recorder.rest("ai/v1/responses", {"model": "openai/gpt-4o-mini", "input": "hi", "stream": True})
     recorder.feedback(first.headers["cf-aig-log-id"], feedback=1, score=90)
 
 
@@ -89,13 +102,13 @@ def test_a_stand_in_with_the_fake_defaults_shows_no_drift(recorded: Callable[...
     cassette = Cassette.load(next(directory.rglob("*.json")))
     statuses = sorted({exchange.response.status for exchange in cassette.exchanges})
     assert statuses == [200, 400, 401, 404]  # answers and errors both
-    assert sum(exchange.response.chunks is not None for exchange in cassette.exchanges) == 4
+    assert sum(exchange.response.chunks is not None for exchange in cassette.exchanges) == 9
     assert any(log.get("feedback") == 1 for log in cassette.logs)
     report = drift_report([directory])
     assert report.rows == []
-    assert report.exchanges == 18
+    assert report.exchanges == 24
     assert report.summary() == (
-        "pytest-aigw drift: 1 cassette(s), 18 exchange(s) replayed on the fake: no differences"
+        "pytest-aigw drift: 1 cassette(s), 24 exchange(s) replayed on the fake: no differences"
     )
 
 
