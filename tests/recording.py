@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from conftest import API_TOKEN
 
 from pytest_aigw import MockGatewayServer
 from pytest_aigw.cassette import (
@@ -28,7 +29,6 @@ from pytest_aigw.cassette import (
     cassette_path,
 )
 
-API_TOKEN = "cf-api-token-SECRET-1"
 PROVIDER_KEY = "sk-SECRET-provider"
 _DROPPED = {"content-length", "content-encoding", "transfer-encoding"}
 Headers = list[tuple[str, str]]

@@ -289,3 +289,7 @@ def test_any_new_key_path_is_found(value: dict[str, Any], data: st.DataObject) -
 def test_bodies_differ_exactly_when_their_key_paths_do(one: Any, other: Any) -> None:
     found = compare_answers("f", json_answer(one), json_answer(other))
     assert (found == []) == (key_paths(one) == key_paths(other))
+
+
+def test_a_stream_with_bytes_that_are_not_utf8_is_still_read() -> None:
+    assert stream_events(b"event: a\ndata: \xff\n\nevent: b\n\n") == ["a", "b"]
