@@ -211,6 +211,19 @@ EVAL_RESUBMIT_HELP = (
     "Run no tests: send the eval verdicts an earlier live run left in the journal"
     " (needs CLOUDFLARE_API_TOKEN)."
 )
+DRIFT = Setting(
+    "--aigw-drift",
+    "aigw_drift",
+    "PYTEST_AIGW_DRIFT",
+    "At the end of a replay run, report where the fake's default answers differ from"
+    " the run's cassettes; the run fails on a difference outside --aigw-drift-allow.",
+)
+DRIFT_ALLOW = Setting(
+    "--aigw-drift-allow",
+    "aigw_drift_allow",
+    "PYTEST_AIGW_DRIFT_ALLOW",
+    "Allow-list file of the drift report: one key 'kind | where | real | fake' a line, or JSON.",
+)
 RUN_SETTINGS = (
     MODE,
     GATEWAY,
@@ -311,6 +324,23 @@ class RunConfig:
         )
 
 
+def given_value(
+    setting: Setting, getoption: Any, getini: Any, environ: Mapping[str, str] = os.environ
+) -> tuple[Any, str]:
+    """*setting*'s value, command line > environment > ini, and where it was given."""
+    given = getoption(setting.dest)
+    if given not in (None, [], False):
+        return given, setting.option
+    if environ.get(setting.env):
+        return environ[setting.env], setting.env
+    return read_ini(getini, setting.ini)
+
+
+def flag_value(value: object, where: str) -> bool:
+    """An on/off setting's value (1/true/yes/on or 0/false/no/off); `ConfigError` if neither."""
+    return _flag(value, where)
+
+
 def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.environ) -> RunConfig:
     """Resolve the run-wide settings: command line > environment > ini > default.
 
@@ -319,12 +349,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
     """
 
     def first(setting: Setting) -> tuple[Any, str]:
-        given = getoption(setting.dest)
-        if given not in (None, [], False):
-            return given, setting.option
-        if environ.get(setting.env):
-            return environ[setting.env], setting.env
-        return read_ini(getini, setting.ini)
+        return given_value(setting, getoption, getini, environ)
 
     mode, where = first(MODE)
     mode = (mode or "mock").strip().lower()

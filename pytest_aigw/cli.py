@@ -1,5 +1,8 @@
 """``pytest-aigw serve`` (also ``python -m pytest_aigw serve``): the fake, by hand.
 
+``pytest-aigw drift [CASSETTE_DIR...]`` reports where the fake drifts from recorded real
+answers (`pytest_aigw.drift.command`).
+
 stdout carries only ``KEY=VALUE`` lines a script can read (``AIGW_PORT=41234``), printed
 once the port is bound; everything meant for people (the banner, one line per request,
 what the real gateway would have refused) goes to stderr. Ctrl-C or SIGTERM stops the
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from . import _json, settings
 from ._errors import AigwError, ConfigError
 from ._server_limits import ServerLimits
+from .drift import command as drift_command
 from .server import check_port
 
 if TYPE_CHECKING:
@@ -63,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         help="JSON file of logs as the Logs API returns them (a list, or a list response)",
     )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    drift_command.add_parser(commands)
     return parser
 
 
@@ -164,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "drift":
+        return drift_command.run(args)
     return serve(args, parser)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
-from . import _config, _replay_config, redaction, settings
+from . import _config, _replay_config, drift_plugin, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
 from .recording import RECORDER, Recorder
@@ -101,6 +101,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(ignore.ini, ignore.help, type="linelist", default=[])
     for setting in (_config.RECORD, _config.CASSETTE_DIR, hide, speed):
         parser.addini(setting.ini, setting.help, default="")
+    drift_plugin.add_options(parser, group)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | pytest.ExitCode | None:
@@ -123,6 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         names = _config.redact_names(config.getoption, config.getini)
         config.stash[_REDACTED_BEFORE] = redaction.use_extra_names(names)
         config.stash[_REPLAY] = _replay_config.replay_config(config.getoption, config.getini)
+        drift_plugin.register(config, run.mode)
     except AigwError as error:
         _usage_error(config, str(error))
     if run.live:
