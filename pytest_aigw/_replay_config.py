@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._config import CASSETTE_DIR, Setting, read_ini
+from ._config import CASSETTE_DIR, Setting, given_value
 from ._errors import ConfigError
 
 __all__ = ["REPLAY_SETTINGS", "ReplayConfig", "replay_config"]
@@ -57,12 +57,7 @@ def replay_config(
     """Resolve the replay settings; `ConfigError` names the setting and where it was given."""
 
     def first(setting: Setting) -> tuple[Any, str]:
-        given = getoption(setting.dest)
-        if given is not None:
-            return given, setting.option
-        if environ.get(setting.env):
-            return environ[setting.env], setting.env
-        return read_ini(getini, setting.ini)
+        return given_value(setting, getoption, getini, environ)
 
     directory, _ = first(CASSETTE_DIR)
     ignored = [

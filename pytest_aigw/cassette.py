@@ -263,8 +263,16 @@ class Cassette:
         return out
 
     def dumps(self) -> str:
-        """The file's text: stable, indented, ending in a newline."""
-        return json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n"
+        """The file's text: stable, indented, one line per header, ending in a newline."""
+        data = self.as_json()
+        pairs: list[str] = []
+        for exchange in data["exchanges"]:
+            for part in (exchange["request"], exchange["response"]):
+                part["headers"] = [_marker(pairs, pair) for pair in part["headers"]]
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        for n, pair in enumerate(pairs):
+            text = text.replace(json.dumps(f"\0header-{n}\0"), pair, 1)
+        return text + "\n"
 
     @classmethod
     def loads(cls, text: str | bytes, source: str = "<cassette>") -> Cassette:
@@ -328,6 +336,15 @@ def cassette_path(directory: Path, nodeid: str) -> Path:
         suffix = hashlib.sha256(nodeid.encode()).hexdigest()[:8]
         safe = f"{safe[:_NAME_LIMIT]}-{suffix}"
     return directory / stem / f"{safe}.json"
+
+
+def _marker(pairs: list[str], pair: list[str]) -> str:
+    """A stand-in string for a header pair, replaced by the pair on one line after dumping.
+
+    JSON escapes the NUL characters, so no text in a cassette can look like a marker.
+    """
+    pairs.append(json.dumps(pair, ensure_ascii=False))
+    return f"\0header-{len(pairs) - 1}\0"
 
 
 def _problem(where: str, text: str) -> CassetteError:

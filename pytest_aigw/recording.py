@@ -43,7 +43,9 @@ from ._config import (
     RECORD_MODES,
     RECORD_REDACT_ACCOUNT,
     RunConfig,
-    read_ini,
+    Setting,
+    flag_value,
+    given_value,
 )
 from ._errors import ConfigError
 from ._validation import fail
@@ -60,7 +62,6 @@ __all__ = ["LOGS_WAIT", "RECORDER", "RecordConfig", "Recorder", "record_config"]
 LOGS_WAIT = 60.0  # seconds a test's teardown may wait, in all, for its logs to show
 RECORDER = pytest.StashKey["Recorder"]()
 _TAKING = pytest.StashKey[tuple["Tape", "LiveGateway", Path]]()
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -78,35 +79,16 @@ def record_config(
 ) -> RecordConfig:
     """Resolve the record settings: command line > environment > ini; `ConfigError` if bad."""
 
-    def first(name: str, option: str, env: str, ini: str) -> tuple[Any, str]:
-        given = getoption(name)
-        if given not in (None, False):
-            return given, option
-        if environ.get(env):
-            return environ[env], env
-        return read_ini(getini, ini)
+    def first(setting: Setting) -> tuple[Any, str]:
+        return given_value(setting, getoption, getini, environ)
 
-    mode, where = first(RECORD.dest, RECORD.option, RECORD.env, RECORD.ini)
+    mode, where = first(RECORD)
     mode = str(mode).strip().lower() if mode is not None else None
     if mode is not None and mode not in RECORD_MODES:
         fail(where, mode, "one of " + ", ".join(RECORD_MODES))
-    directory, _ = first(CASSETTE_DIR.dest, CASSETTE_DIR.option, CASSETTE_DIR.env, CASSETTE_DIR.ini)
-    hide, where_hide = first(
-        RECORD_REDACT_ACCOUNT.dest,
-        RECORD_REDACT_ACCOUNT.option,
-        RECORD_REDACT_ACCOUNT.env,
-        RECORD_REDACT_ACCOUNT.ini,
-    )
-    return RecordConfig(mode, where, directory or None, _flag(hide, where_hide))
-
-
-def _flag(value: object, where: str) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text not in _TRUE + _FALSE:
-        fail(where, value, "1/true/yes or 0/false/no")
-    return text in _TRUE
+    directory, _ = first(CASSETTE_DIR)
+    hide, where_hide = first(RECORD_REDACT_ACCOUNT)
+    return RecordConfig(mode, where, directory or None, flag_value(hide, where_hide))
 
 
 def cassette_dir(item: pytest.Item, configured: str | None) -> Path:

@@ -130,3 +130,12 @@ def test_cassette_paths_are_per_module_and_safe(tmp_path: Path) -> None:
     assert odd != cassette_path(tmp_path, "t.py::test_c[a_b c]")
     long = cassette_path(tmp_path, "t.py::test_" + "x" * 300)
     assert len(long.name) < 140
+
+
+def test_each_header_is_one_line_of_the_file() -> None:
+    request = RecordedRequest("POST", "u", [("a", "1"), ("b", '\x00header-0\x00"')])
+    response = RecordedResponse(200, [("cf-aig-log-id", "x")], Body(b"{}"))
+    text = Cassette("t::x", PLACE, exchanges=[Exchange("gateway", request, response)]).dumps()
+    assert '        ["a", "1"],\n' in text
+    assert '        ["cf-aig-log-id", "x"]\n' in text
+    assert Cassette.loads(text).exchanges[0].request.headers == request.headers
