@@ -203,11 +203,9 @@ class Comparison:
 
     def lines(self) -> list[str]:
         """The terminal summary's lines about the comparison."""
-        same = len(self._with("same"))
         lines = [
             f"baseline {self.path}: {len(self.regressions)} regression(s),"
-            f" {len(self.fixes)} fix(es), {len(self.new)} new, {len(self.removed)} removed,"
-            f" {same} unchanged"
+            f" {len(self.fixes)} fix(es), {len(self.new)} new, {len(self.removed)} removed"
         ]
         for title, nodeids in (("regressions", self.regressions), ("fixes", self.fixes)):
             if nodeids:

@@ -110,7 +110,8 @@ class SpendMeter:
             from .eval_spend import CAP_PROPERTY, skip_reason
 
             item.user_properties.append((CAP_PROPERTY, spent))
-            pytest.skip(skip_reason(spent, self.cap.limit))
+            # Shown at the test's line, as a skip marker's reason is.
+            raise pytest.skip.Exception(skip_reason(spent, self.cap.limit), _use_item_location=True)
 
     def close(self) -> None:
         client, self._client = self._client, None
