@@ -124,8 +124,8 @@ class Totals:
         return cls(
             sum(u.tokens_in or 0 for u in known),
             sum(u.tokens_out or 0 for u in known),
-            math.fsum(u.cost_usd or 0.0 for u in known),
-            math.fsum(latencies) / len(latencies) if latencies else None,
+            sum(u.cost_usd or 0.0 for u in known),  # an absurd cost sums to inf, never raises
+            math.fsum(x / len(latencies) for x in latencies) if latencies else None,
             len(known),
         )
 
