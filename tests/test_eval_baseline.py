@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from pytest_aigw._errors import ConfigError
-from pytest_aigw.eval_baseline import (
-    Baseline,
-    CaseFigures,
-    compare,
-    figures,
-    read_baseline,
-    signed_usd,
-)
 
 pytest_plugins = ["pytester"]
 
@@ -286,96 +273,3 @@ def test_many_new_cases_are_named_ten_at_most(pytester: pytest.Pytester) -> None
     result = run_cases(pytester, list(range(12)), [], "--aigw-eval-baseline=base.json")
     names = ", ".join(node(n) for n in range(10))
     result.stdout.fnmatch_lines([f"new: {names} (and 2 more)"])
-
-
-# --- the comparison, over any case sets ----------------------------------------------
-
-OUTCOMES = st.sampled_from(["passed", "failed", "skipped", "xfailed", "xpassed", "error"])
-FIGURES = st.builds(
-    CaseFigures,
-    OUTCOMES,
-    st.none() | st.floats(0, 100),
-    st.none() | st.floats(0, 10),
-)
-CASE_SETS = st.dictionaries(st.text(min_size=1, max_size=8), FIGURES, max_size=12)
-
-
-@given(CASE_SETS, CASE_SETS, st.booleans())
-def test_the_comparison_sorts_every_case_once(
-    before: dict[str, CaseFigures], now: dict[str, CaseFigures], fail: bool
-) -> None:
-    result = compare(Baseline("b.json", before), now, fail_on_regression=fail)
-    assert set(result.changes) == set(now)
-    assert set(result.removed) == set(before) - set(now)
-    assert set(result.new) == set(now) - set(before)
-    for nodeid, change in result.changes.items():
-        if nodeid not in before:
-            assert change == result.changes[nodeid]
-            assert (change.status, change.outcome, change.score_delta) == ("new", None, None)
-            continue
-        old, new = before[nodeid], now[nodeid]
-        expected = {
-            ("passed", "failed"): "regression",
-            ("failed", "passed"): "fix",
-        }.get((old.outcome or "", new.outcome or ""), "same")
-        assert change.status == expected
-        assert change.outcome == old.outcome
-        if old.score is None or new.score is None:
-            assert change.score_delta is None
-        else:
-            assert change.score_delta == new.score - old.score
-        if old.cost_usd is None or new.cost_usd is None:
-            assert change.cost_delta_usd is None
-        else:
-            assert change.cost_delta_usd == new.cost_usd - old.cost_usd
-    assert result.failed == (fail and bool(result.regressions))
-    summary = result.summary()
-    assert summary["regressions"] == [n for n in now if result.changes[n].status == "regression"]
-    assert len(result.lines()) >= 1
-    json.dumps([summary, *(result.case(n) for n in now)])  # the report can hold it
-    assert result.case("not a case") is None or "not a case" in now
-
-
-@given(st.lists(st.none() | st.floats(allow_nan=True) | st.booleans() | st.text(), max_size=5))
-def test_a_case_score_is_the_mean_of_its_numeric_log_scores(scores: list[Any]) -> None:
-    entry = {"nodeid": "n", "outcome": "passed", "logs": [{"score": s} for s in scores]}
-    numbers = [
-        s
-        for s in scores
-        if isinstance(s, float) and not isinstance(s, bool) and s == s and abs(s) != float("inf")
-    ]
-    score = figures(entry).score
-    if numbers:
-        assert score == pytest.approx(sum(n / len(numbers) for n in numbers))
-    else:
-        assert score is None
-
-
-def test_odd_report_cases_read_as_absent_fields() -> None:
-    assert figures({"nodeid": "n", "outcome": "failed", "logs": "x", "cost_usd": True}) == (
-        CaseFigures("failed", None, None)
-    )
-    assert figures({"nodeid": "n", "outcome": "failed", "logs": [1, {"score": 4}]}) == (
-        CaseFigures("failed", 4.0, None)
-    )
-
-
-def test_signed_dollars() -> None:
-    assert (signed_usd(0.0012), signed_usd(-0.0012), signed_usd(0)) == (
-        "+$0.0012",
-        "-$0.0012",
-        "+$0.00",
-    )
-
-
-def test_reading_a_baseline_keeps_every_case(tmp_path: Path) -> None:
-    path = tmp_path / "b.json"
-    path.write_text(json.dumps({"cases": [case(1, "passed", 10, 0.5), case(2, "error")]}))
-    baseline = read_baseline(str(path), "where")
-    assert baseline.cases == {
-        node(1): CaseFigures("passed", 10.0, 0.5),
-        node(2): CaseFigures("error", None, None),
-    }
-    path.write_text("[" * 100_000)
-    with pytest.raises(ConfigError, match="is not JSON"):
-        read_baseline(str(path), "where")

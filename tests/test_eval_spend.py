@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import live_args
 
-from pytest_aigw import MockGateway, MockGatewayServer
-from pytest_aigw.client import Log
-from pytest_aigw.eval_spend import (
-    LogUsage,
-    RunSpend,
-    SpendCap,
-    Totals,
-    fetch_usage,
-    skip_reason,
-    usd,
-)
+from pytest_aigw import MockGatewayServer
 
 pytest_plugins = ["pytester"]
 
@@ -315,117 +304,3 @@ def test_the_cap_stops_a_live_run(pytester: pytest.Pytester, standin: MockGatewa
         ["SKIPPED [[]*[]] test_*.py:*: aigw: the run's spend $0.00* reached --aigw-max-cost=$0.003"]
     )
     assert len(standin.calls) == outcomes["passed"]
-
-
-# --- the parts ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("amount", "text"),
-    [
-        (0, "$0.00"),
-        (1.5, "$1.50"),
-        (0.0123, "$0.0123"),
-        (2.807e-06, "$0.000003"),
-        (12345.678, "$12,345.678"),
-        (0.01, "$0.01"),
-    ],
-)
-def test_dollars_keep_small_amounts_readable(amount: float, text: str) -> None:
-    assert usd(amount) == text
-
-
-def test_the_skip_reason_gives_the_figure() -> None:
-    assert (
-        skip_reason(0.0123, 0.01) == "aigw: the run's spend $0.0123 reached --aigw-max-cost=$0.01"
-    )
-
-
-def test_totals_sum_tokens_and_cost_and_average_latency() -> None:
-    usages = [
-        LogUsage("a", 10, 2, 0.1, 100.0),
-        LogUsage("b", None, 3, 0.2, None),
-        LogUsage("c", 5, None, None, 300.0),
-    ]
-    totals = Totals.of(usages)
-    assert (totals.tokens_in, totals.tokens_out, totals.logs) == (15, 5, 3)
-    assert totals.cost_usd == pytest.approx(0.3)
-    assert totals.latency_ms == 200.0
-    assert totals.fields() == {
-        "tokens_in": 15,
-        "tokens_out": 5,
-        "cost_usd": 0.3,
-        "latency_ms": 200.0,
-    }
-    assert Totals.of([]).line() == "0 tokens in, 0 out, $0.00"
-
-
-def api_log(**fields: Any) -> Log:
-    return Log.from_api({"id": "x", **fields})
-
-
-def test_usage_from_the_logs_api_takes_only_finite_numbers() -> None:
-    good = LogUsage.from_api(api_log(tokens_in=3, tokens_out=4.0, cost=2.5e-6, duration=812))
-    assert good == LogUsage("x", 3, 4, 2.5e-6, 812.0)
-    odd = LogUsage.from_api(
-        api_log(tokens_in=True, tokens_out="4", cost=math.nan, duration=math.inf)
-    )
-    assert odd == LogUsage("x")
-    assert LogUsage.from_api(api_log()) == LogUsage("x")
-
-
-def test_the_spend_file_reads_only_whole_lines_and_only_once(tmp_path: Path) -> None:
-    path = tmp_path / "spend.txt"
-    cap, other = SpendCap(path, 1.0), SpendCap(path, 1.0)
-    assert cap.spent() == 0.0  # no file yet
-    cap.add([LogUsage("a", cost_usd=0.25), LogUsage("free", cost_usd=0.0), LogUsage("b")])
-    assert path.read_text() == "a 0.25\n"
-    other.add([LogUsage("c", cost_usd=0.5)])
-    with path.open("a") as out:
-        out.write("d 0.2")  # a line still being written
-    assert cap.spent() == 0.75
-    assert cap.reached() is None
-    with path.open("a") as out:
-        out.write("5\n")
-    assert cap.reached() == 1.0
-    assert other.spent() == 1.0
-
-
-def test_fetch_usage_lists_fifty_ids_a_call_and_waits_for_late_logs() -> None:
-    with MockGateway(visibility_lag=100) as gateway:
-        import httpx
-
-        with httpx.Client(headers={"authorization": "Bearer sk-test"}) as http:
-            for n in range(60):
-                http.post(gateway.url("openai") + "/chat/completions", json={"model": "m", "n": n})
-        ids = gateway.log_ids
-        calls_before = gateway.logs.calls
-        assert fetch_usage(gateway.logs, ids) == {}  # not listed yet; no waiting
-        assert gateway.logs.calls - calls_before == 2
-        slept: list[float] = []
-
-        def sleep(seconds: float) -> None:
-            slept.append(seconds)
-            gateway.clock.advance(100 if len(slept) == 2 else 0)
-
-        found = fetch_usage(gateway.logs, [*ids, ids[0]], timeout=5, sleep=sleep)
-        assert set(found) == set(ids)
-        assert slept == [0.25, 0.5]  # listed again after each wait, until all show
-        assert found[ids[0]].cost_usd == gateway.log_store.get(ids[0], 1e12).cost  # type: ignore[union-attr]
-        assert fetch_usage(gateway.logs, ["missing"], timeout=0) == {}
-
-
-def test_the_run_counts_a_cap_skip_by_the_lowest_figure() -> None:
-    class Report:
-        def __init__(self, spent: float) -> None:
-            self.user_properties = [("aigw_cost_cap", spent)]
-            self.when, self.skipped, self.nodeid = "setup", True, "t"
-
-    spend = RunSpend(max_cost=0.01)
-    for spent in (0.02, 0.015):
-        spend.add(Report(spent))
-    assert (spend.skipped, spend.stopped_at) == (2, 0.015)
-    assert spend.lines()[-1] == (
-        "cost cap: the run's spend $0.015 reached --aigw-max-cost=$0.01; the cap stopped the run,"
-        " skipping 2 live or eval test(s)"
-    )
