@@ -163,3 +163,65 @@ def test_the_lines_name_regressions_and_fixes_with_their_deltas() -> None:
     }
     assert not compare(before, now).failed
     assert not compare(before, {"f": CaseFigures("passed")}, fail_on_regression=True).failed
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[1]", "'P' is not an eval report: it holds no JSON object"),
+        ('{"summary": {}}', """'P' is not an eval report: it has no "cases" list"""),
+        ('{"cases": [[]]}', "'P' is not an eval report: cases[0] is not an object"),
+        (
+            '{"cases": [{"nodeid": "a"}]}',
+            """'P' is not an eval report: cases[0] has no "outcome" string""",
+        ),
+        ("nope", "'P' is not JSON (Expecting value: line 1 column 1 (char 0))"),
+    ],
+)
+def test_a_bad_baseline_says_where_and_what(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as raised:
+        read_baseline(str(path), "ini aigw_eval_baseline")
+    fix = "give the path of a report an earlier run wrote with --aigw-eval-report"
+    assert str(raised.value) == (
+        f"ini aigw_eval_baseline: {problem.replace('P', str(path))}; {fix}"
+    )
+    with pytest.raises(ConfigError) as missing:
+        read_baseline(str(tmp_path / "none.json"), "W")
+    assert str(missing.value) == (
+        f"W: cannot read {str(tmp_path / 'none.json')!r}: No such file or directory; {fix}"
+    )
+
+
+def test_summary_failure_and_long_lists() -> None:
+    before = Baseline(
+        "b.json", {"a": CaseFigures("passed", None, 0.25), "b": CaseFigures("passed")}
+    )
+    now = {
+        "a": CaseFigures("failed", None, 0.5),
+        "b": CaseFigures("failed"),
+        **{f"n{i}": CaseFigures("passed") for i in range(12)},
+    }
+    result = compare(before, now, fail_on_regression=True)
+    assert result.summary() == {
+        "path": "b.json",
+        "regressions": ["a", "b"],
+        "fixes": [],
+        "new": [f"n{i}" for i in range(12)],
+        "removed": [],
+        "fail_on_regression": True,
+    }
+    assert result.failure().endswith("(--aigw-eval-fail-on-regression): a, b")
+    assert result.case("a") == {
+        "status": "regression",
+        "outcome": "passed",
+        "score_delta": None,
+        "cost_delta_usd": 0.25,
+    }
+    assert result.lines()[-1] == f"new: {', '.join(f'n{i}' for i in range(10))} (and 2 more)"
+
+
+def test_a_cost_that_is_not_a_finite_number_reads_as_none() -> None:
+    entry = {"nodeid": "n", "outcome": "passed", "cost_usd": float("nan")}
+    assert figures(entry) == CaseFigures("passed", None, None)

@@ -84,8 +84,10 @@ def test_the_spend_file_reads_only_whole_lines_and_only_once(tmp_path: Path) -> 
     path = tmp_path / "spend.txt"
     cap, other = SpendCap(path, 1.0), SpendCap(path, 1.0)
     assert cap.spent() == 0.0  # no file yet
-    cap.add([LogUsage("a", cost_usd=0.25), LogUsage("free", cost_usd=0.0), LogUsage("b")])
-    assert path.read_text() == "a 0.25\n"
+    cap.add([LogUsage("a", cost_usd=0.125), LogUsage("free", cost_usd=0.0), LogUsage("b")])
+    cap.add([LogUsage("a2", cost_usd=0.0625), LogUsage("a3", cost_usd=0.0625)])
+    assert path.read_text() == "a 0.125\na2 0.0625\na3 0.0625\n"
+    assert path.stat().st_mode & 0o777 == 0o600  # log ids are the user's business
     other.add([LogUsage("c", cost_usd=0.5)])
     with path.open("a") as out:
         out.write("d 0.2")  # a line still being written
@@ -135,7 +137,7 @@ def usage_report(nodeid: str, log_ids: list[str], *learned: LogUsage) -> Report:
 
 def test_the_run_counts_a_cap_skip_by_the_lowest_figure() -> None:
     spend = RunSpend(max_cost=0.01)
-    for spent in (0.02, 0.015):
+    for spent in (0.015, 0.02):
         spend.add(Report("t", "setup", [(CAP_PROPERTY, spent)], skipped=True))
     spend.add(Report("t", "teardown", [(CAP_PROPERTY, 0.001)]))  # the same test's teardown
     spend.add(Report("u", "setup", [(CAP_PROPERTY, 0.001)], skipped=False))
@@ -210,6 +212,37 @@ def test_the_costliest_cases_are_five_at_most_and_cost_something() -> None:
     ]
     assert RunSpend().lines(["t0"]) == ["spend: 0 tokens in, 0 out, $0.00"]
     assert RunSpend(max_cost=1.0).shown
+    assert RunSpend(max_cost=1.0).lines() == ["spend: 0 tokens in, 0 out, $0.00"]  # not stopped
+    case: dict[str, Any] = {"nodeid": "t1"}  # a case without logs
+    spend.annotate(case)
+    assert case["cost_usd"] == 0.001
+
+
+def test_totals_round_for_the_report() -> None:
+    totals = Totals.of([LogUsage("a", 1, 1, 0.1, 12.3456), LogUsage("b", 1, 1, 0.2, None)])
+    assert totals.fields() == {
+        "tokens_in": 2,
+        "tokens_out": 2,
+        "cost_usd": 0.3,
+        "latency_ms": 12.346,
+    }
+    assert Totals.of([LogUsage("a")]).fields()["latency_ms"] is None
+
+
+def test_fetch_usage_backs_off_up_to_two_seconds_until_its_timeout() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    with MockGateway() as gateway:
+        found = fetch_usage(
+            gateway.logs, ["missing"], timeout=5.75, sleep=sleep, clock=lambda: now[0]
+        )
+    assert found == {}
+    assert slept == [0.25, 0.5, 1.0, 2.0, 2.0]
 
 
 def test_the_usage_the_verification_listed_is_picked_by_id() -> None:
