@@ -19,7 +19,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -323,4 +323,6 @@ def usages_of(logs: Mapping[str, Log], wanted: Iterable[str]) -> list[LogUsage]:
 
 def as_property(log_ids: Sequence[str], learned: Iterable[LogUsage]) -> dict[str, Any]:
     """The value of `USAGE_PROPERTY`: a test's log ids and the usage learned with it."""
-    return {"log_ids": list(log_ids), "usage": [asdict(usage) for usage in learned]}
+    # Built by hand: dataclasses.asdict deep-copies each field, ten times slower here.
+    usage = [{"log_id": u.log_id, **u.fields()} for u in learned]
+    return {"log_ids": list(log_ids), "usage": usage}
