@@ -225,3 +225,12 @@ def test_summary_failure_and_long_lists() -> None:
 def test_a_cost_that_is_not_a_finite_number_reads_as_none() -> None:
     entry = {"nodeid": "n", "outcome": "passed", "cost_usd": float("nan")}
     assert figures(entry) == CaseFigures("passed", None, None)
+
+
+def test_ten_new_cases_are_all_named(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_text('{"cases": []}')
+    baseline = read_baseline(str(path), "W")
+    assert baseline.path == str(path)
+    result = compare(baseline, {f"n{i}": CaseFigures("passed") for i in range(10)})
+    assert result.lines()[-1] == f"new: {', '.join(f'n{i}' for i in range(10))}"

@@ -263,3 +263,10 @@ def test_a_stored_log_gives_its_usage() -> None:
     assert usage == LogUsage(log.id, log.tokens_in, log.tokens_out, log.cost, float(log.duration))
     assert usage.tokens_in
     assert usage.cost_usd
+
+
+def test_one_skip_is_enough_to_say_the_cap_stopped_the_run() -> None:
+    spend = RunSpend(max_cost=0.01)
+    spend.add(Report("t", "setup", [(CAP_PROPERTY, 0.01)], skipped=True))
+    assert spend.summary()["stopped_by_cost_cap"] is True
+    assert spend.summary()["skipped_by_cost_cap"] == 1
