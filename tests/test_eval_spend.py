@@ -304,3 +304,21 @@ def test_the_cap_stops_a_live_run(pytester: pytest.Pytester, standin: MockGatewa
         ["SKIPPED [[]*[]] test_*.py:*: aigw: the run's spend $0.00* reached --aigw-max-cost=$0.003"]
     )
     assert len(standin.calls) == outcomes["passed"]
+
+
+def test_a_failing_logs_api_leaves_the_usage_unknown_and_says_so(
+    pytester: pytest.Pytester, standin: MockGatewayServer
+) -> None:
+    standin.fail_logs_api(500, times=10_000, retry_after=0)
+    pytester.makepyfile(priced(3, "0.001").replace("assert n != 3", "pass"))
+    result = pytester.runpytest(
+        *live_args(standin), "--aigw-max-cost=0.001", "--aigw-eval-submit-timeout=1"
+    )
+    result.assert_outcomes(passed=3)  # the spend cannot be read: the cap cannot stop the run
+    result.stdout.fnmatch_lines(
+        [
+            "spend: 0 tokens in, 0 out, $0.00",
+            "spend: usage unknown for 3 log(s) (not listed by the Logs API)",
+            "spend: could not read the logs' usage: *",
+        ]
+    )
