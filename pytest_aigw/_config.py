@@ -29,6 +29,10 @@ environment > ini > default; credentials come from the environment only.
     cassette dir      --aigw-cassette-dir=DIR  CASSETTE_DIR            aigw_cassette_dir
     hide account id   --aigw-record-redact-account
                                                RECORD_REDACT_ACCOUNT=1 aigw_record_redact_account
+    spending cap      --aigw-max-cost=USD      MAX_COST                aigw_max_cost
+    eval baseline     --aigw-eval-baseline=PATH  EVAL_BASELINE         aigw_eval_baseline
+    regression gate   --aigw-eval-fail-on-regression  EVAL_FAIL_ON_REGRESSION=1
+                                                                   aigw_eval_fail_on_regression
 
 Redacted names add up from all three places rather than one winning: a secret named
 anywhere stays hidden.
@@ -205,6 +209,26 @@ RECORD_REDACT_ACCOUNT = Setting(
     "PYTEST_AIGW_RECORD_REDACT_ACCOUNT",
     "Write <account> for the Cloudflare account id in recorded cassettes.",
 )
+MAX_COST = Setting(
+    "--aigw-max-cost",
+    "aigw_max_cost",
+    "PYTEST_AIGW_MAX_COST",
+    "Spending cap (USD): once the run's spend, as the gateway logs it, reaches it, the"
+    " remaining live and eval tests are skipped.",
+)
+EVAL_BASELINE = Setting(
+    "--aigw-eval-baseline",
+    "aigw_eval_baseline",
+    "PYTEST_AIGW_EVAL_BASELINE",
+    "A previous --aigw-eval-report to compare the eval cases with: regressions, fixes,"
+    " new and removed cases, score and cost changes.",
+)
+EVAL_FAIL_ON_REGRESSION = Setting(
+    "--aigw-eval-fail-on-regression",
+    "aigw_eval_fail_on_regression",
+    "PYTEST_AIGW_EVAL_FAIL_ON_REGRESSION",
+    "Fail the run when an eval case that passed in the baseline fails now.",
+)
 EVAL_RESUBMIT = "--aigw-eval-resubmit"
 EVAL_RESUBMIT_DEST = "aigw_eval_resubmit"
 EVAL_RESUBMIT_HELP = (
@@ -237,6 +261,9 @@ RUN_SETTINGS = (
     EVAL_JOURNAL,
     EVAL_SUBMIT_TIMEOUT,
     MAX_RETRY_AFTER,
+    MAX_COST,
+    EVAL_BASELINE,
+    EVAL_FAIL_ON_REGRESSION,
 )
 
 
@@ -269,6 +296,9 @@ class RunConfig:
     eval_submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     resubmit: bool = False
+    max_cost: float | None = None
+    eval_baseline: str | None = None
+    eval_fail_on_regression: bool = False
 
     @property
     def live(self) -> bool:
@@ -360,6 +390,8 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
     cleanup, where_cleanup = first(CLEANUP)
     eval_report, where_report = first(EVAL_REPORT)
     eval_journal, where_journal = first(EVAL_JOURNAL)
+    baseline, where_baseline = first(EVAL_BASELINE)
+    fail_on_regression, where_regression = first(EVAL_FAIL_ON_REGRESSION)
     return RunConfig(
         mode=mode,
         gateway_id=gateway_id or None,
@@ -377,6 +409,11 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         eval_submit_timeout=_seconds(*first(EVAL_SUBMIT_TIMEOUT), DEFAULT_SUBMIT_TIMEOUT),
         max_retry_after=_seconds(*first(MAX_RETRY_AFTER), DEFAULT_MAX_RETRY_AFTER),
         resubmit=bool(getoption(EVAL_RESUBMIT_DEST, False)),
+        max_cost=_usd(*first(MAX_COST)),
+        eval_baseline=_baseline(baseline, where_baseline),
+        eval_fail_on_regression=_regression_gate(
+            _flag(fail_on_regression, where_regression), where_regression, baseline
+        ),
     )
 
 
@@ -407,6 +444,37 @@ def _seconds(value: str | None, where: str, default: float) -> float:
     if not (math.isfinite(seconds) and seconds >= 0):
         raise ConfigError(f"{where} must be seconds >= 0, got {value!r}")
     return seconds
+
+
+def _usd(value: str | None, where: str) -> float | None:
+    """An amount in US dollars above 0 ("0.5" or "$0.50")."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        amount = float(str(value).strip().removeprefix("$"))
+    except ValueError:
+        amount = math.nan
+    check(where, value, math.isfinite(amount) and amount > 0, "an amount in USD above 0, e.g. 0.50")
+    return amount
+
+
+def _baseline(value: str | None, where: str) -> str | None:
+    """The baseline report's path, refused now if it cannot be read as an eval report."""
+    if not value:
+        return None
+    from .eval_baseline import read_baseline
+
+    read_baseline(value, where)
+    return value
+
+
+def _regression_gate(on: bool, where: str, baseline: str | None) -> bool:
+    if on and not baseline:
+        raise ConfigError(
+            f"{where} compares with a baseline: give {EVAL_BASELINE.option}=PATH (a previous"
+            f" {EVAL_REPORT.option}), or leave {where} out"
+        )
+    return on
 
 
 def _blocking_file(path: Path) -> Path | None:

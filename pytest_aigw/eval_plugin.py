@@ -22,6 +22,7 @@ import pytest
 from . import _config
 
 if TYPE_CHECKING:
+    from .eval_baseline import Comparison
     from .eval_journal import Journal, JournalWriter
     from .eval_sending import Sending
     from .evals import Deadline, EvalRun, LogVerdict
@@ -91,6 +92,9 @@ class EvalSession:
         self.sending: Sending | None = None
         self.notes: list[str] = []
         self.interrupted = False
+        from .eval_spend import RunSpend
+
+        self.spend = RunSpend(run.max_cost, run.live)  # every test that used aigw
 
     def pytest_report_header(self) -> str | None:
         """Announce, as a live run starts, the verdicts an earlier run left to send."""
@@ -105,6 +109,7 @@ class EvalSession:
         )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.spend.add(report)
         if self.evals is None:
             if _config.EVAL_MARKER not in dict(report.user_properties):
                 self.failures_before += report.failed
@@ -113,6 +118,7 @@ class EvalSession:
 
             self.evals = EvalRun(self.run.eval_min_pass_rate)
             self.evals.other_failures = self.failures_before
+            self.evals.spend = self.spend
         self.evals.add(report)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -127,6 +133,11 @@ class EvalSession:
                     "interrupted while sending eval feedback: what is not verified stays in"
                     f" the journal {self.journal}; send it with: {self.command}"
                 )
+        if self.run.live and not self.interrupted:
+            try:
+                self._read_usage()
+            except KeyboardInterrupt:
+                self.interrupted = True
         with held_interrupts():
             self._finish(session)
 
@@ -152,6 +163,33 @@ class EvalSession:
             if self.journal is not None and free:
                 self.journal.compact()
         self._note_unsent(deadline)
+
+    def _read_usage(self) -> None:
+        """The live logs' usage: from the pages the verification listed, then batched.
+
+        Within its own deadline (10 s at most, and no more than the submission deadline).
+        """
+        from ._errors import AigwError
+        from .client import LogsClient
+        from .eval_spend import USAGE_WAIT, fetch_usage, usages_of
+        from .evals import Deadline, SubmissionStopped
+
+        if self.sending is not None:
+            self.spend.learn(usages_of(self.sending.seen, self.spend.unknown()))
+        unknown = self.spend.unknown()
+        deadline = Deadline(min(USAGE_WAIT, self.run.eval_submit_timeout))
+        if not unknown or deadline.left() <= 0:
+            return
+        client = LogsClient(
+            **self.run.client_args(), base_url=self.run.api_base_url, sleep=deadline.sleep
+        )
+        try:
+            with client:
+                found = fetch_usage(client, unknown, timeout=deadline.left(), sleep=deadline.sleep)
+        except (AigwError, SubmissionStopped) as error:
+            self.spend.problems.append(f"spend: could not read the logs' usage: {error}")
+        else:
+            self.spend.learn(found.values())
 
     def _note_unsent(self, deadline: Deadline) -> None:
         assert self.sending is not None
@@ -186,6 +224,8 @@ class EvalSession:
         evals = self.evals
         if evals is None:
             return
+        if self.run.eval_baseline:
+            evals.baseline = self._compare(evals, self.run.eval_baseline)
         if self.run.eval_report:
             try:
                 evals.write_report(Path(self.run.eval_report))
@@ -197,12 +237,35 @@ class EvalSession:
         ):
             failed = evals.other_failures or not evals.gate_met()
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+        if evals.baseline is not None and evals.baseline.failed:
+            self.notes.append(evals.baseline.failure())
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _compare(self, evals: EvalRun, path: str) -> Comparison:
+        from ._errors import ConfigError
+        from .eval_baseline import Baseline, compare, figures, read_baseline
+
+        try:
+            baseline = read_baseline(path, _config.EVAL_BASELINE.option)
+        except ConfigError as error:  # read at start-up; changed since
+            baseline = Baseline(path, {})
+            problem = [f"pytest-aigw: {error}"]
+        else:
+            problem = []
+        current = {case["nodeid"]: figures(case) for case in evals.report()["cases"]}
+        comparison = compare(baseline, current, fail_on_regression=self.run.eval_fail_on_regression)
+        comparison.problems += problem
+        return comparison
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         leftovers = self.sending.leftovers if self.sending is not None else []
-        if self.evals is None and not leftovers and not self.notes:
+        if self.evals is None and not leftovers and not self.notes and not self.spend.shown:
             return
         terminalreporter.write_sep("=", "pytest-aigw eval")
+        if self.evals is None and self.spend.shown:
+            for line in self.spend.lines():
+                terminalreporter.write_line(line)
         if self.evals is not None:
             for line in self.evals.lines():
                 terminalreporter.write_line(line)

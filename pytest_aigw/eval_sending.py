@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._config import RunConfig
+from .client import Log, LogPage, LogsClient
 from .eval_journal import Entry, Journal
 from .evals import Deadline, LogVerdict, submit
 
@@ -27,6 +29,7 @@ class Sending:
     own: list[LogVerdict] = field(default_factory=list)
     leftovers: list[LogVerdict] = field(default_factory=list)
     interrupted: bool = False
+    seen: dict[str, Log] = field(default_factory=dict)  # every log the calls listed
 
     def unsent(self) -> list[LogVerdict]:
         return [v for v in (*self.own, *self.leftovers) if not v.verified]
@@ -53,7 +56,7 @@ def send(
         groups.setdefault(entry.target, ([], []))[1].append(verdict)
     try:
         for target, (fresh, stale) in groups.items():
-            _send_to(run, target, fresh, stale, deadline)
+            _send_to(run, target, fresh, stale, deadline, sending.seen)
     except KeyboardInterrupt:
         sending.interrupted = True
         stopped = "not submitted: the run was interrupted"
@@ -71,11 +74,11 @@ def _send_to(
     fresh: list[LogVerdict],
     stale: list[LogVerdict],
     deadline: Deadline,
+    seen: dict[str, Log],
 ) -> None:
-    from .client import LogsClient
-
     account_id, gateway_id, base_url = target
-    with LogsClient(
+    with SeeingLogsClient(
+        seen,
         account_id=account_id,
         gateway_id=gateway_id,
         api_token=run.api_token,
@@ -85,3 +88,19 @@ def _send_to(
     ) as client:
         submit(client, stale, deadline=deadline, recheck=True)
         submit(client, fresh, deadline=deadline)
+
+
+class SeeingLogsClient(LogsClient):
+    """A Logs API client that keeps every log its list calls return, by id.
+
+    The verification lists the run's logs anyway; their tokens and cost come with them.
+    """
+
+    def __init__(self, seen: dict[str, Log], **options: Any) -> None:
+        super().__init__(**options)
+        self.seen = seen
+
+    def list(self, **options: Any) -> LogPage:
+        page = super().list(**options)
+        self.seen.update((log.id, log) for log in page.logs)
+        return page

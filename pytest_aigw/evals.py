@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from ._config import EVAL_MARKER as EVAL_PROPERTY
 from ._errors import ConfigError
 from ._validation import check_number
+from .eval_spend import RunSpend
 
 if TYPE_CHECKING:
     from .client import LogsClient
+    from .eval_baseline import Comparison
 
 __all__ = [
     "Deadline",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 RESULT_PROPERTY = "aigw_eval_result"  # in the teardown report: the case's log verdicts
+REPORT_SCHEMA = 2  # 2: tokens, cost and latency; the baseline comparison
 SLOWEST = 5
 
 
@@ -266,6 +269,8 @@ class EvalRun:
         self.min_pass_rate = min_pass_rate
         self.cases: dict[str, EvalCase] = {}
         self.other_failures = 0
+        self.spend = RunSpend()  # the run's tokens and cost (the session gives its own)
+        self.baseline: Comparison | None = None
 
     def add(self, report: Any) -> None:
         properties = dict(report.user_properties)
@@ -306,6 +311,7 @@ class EvalRun:
         scores = [log.score for log in logs if log.score is not None]
         outcomes = [case.outcome for case in self.cases.values()]
         return {
+            "schema": REPORT_SCHEMA,
             "cases": len(self.cases),
             **{name: outcomes.count(name) for name in ("passed", "failed", "skipped")},
             "pass_rate": self.pass_rate,
@@ -316,6 +322,8 @@ class EvalRun:
             "feedback_submitted": sum(log.submitted for log in logs),
             "feedback_verified": sum(log.verified for log in logs),
             "logs": len(logs),
+            **self.spend.summary(),
+            **({"baseline": self.baseline.summary()} if self.baseline else {}),
         }
 
     def lines(self) -> list[str]:
@@ -332,11 +340,14 @@ class EvalRun:
             f"mean score: {score} ({s['scored_logs']} scored log(s))",
             f"feedback: {s['logs']} log(s), {s['feedback_submitted']} submitted,"
             f" {s['feedback_verified']} verified",
+            *self.spend.lines(list(self.cases)),
         ]
         slowest = sorted(self.cases.values(), key=lambda case: -case.duration)[:SLOWEST]
         if slowest:
             lines.append("slowest cases:")
             lines += [f"  {case.duration:7.2f}s {case.nodeid}" for case in slowest]
+        if self.baseline is not None:
+            lines += self.baseline.lines()
         problems = [
             f"{case.nodeid} {log.log_id}: {log.error}"
             for case in self.cases.values()
@@ -348,10 +359,16 @@ class EvalRun:
             lines += [f"  {n}. {text}" for n, text in enumerate(problems, start=1)]
         return lines
 
+    def report(self) -> dict[str, Any]:
+        """The JSON report: the summary and the cases (with usage and baseline status)."""
+        cases = [case.as_json() for case in self.cases.values()]
+        for case in cases:
+            self.spend.annotate(case)
+            if self.baseline is not None:
+                case["baseline"] = self.baseline.case(case["nodeid"])
+        return {"summary": self.summary(), "cases": cases}
+
     def write_report(self, path: Path) -> None:
-        report = {
-            "summary": self.summary(),
-            "cases": [case.as_json() for case in self.cases.values()],
-        }
+        report = self.report()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

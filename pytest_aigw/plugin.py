@@ -21,6 +21,7 @@ from . import _config, _replay_config, drift_plugin, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
 from .recording import RECORDER, Recorder
+from .spend_plugin import SpendMeter, spend_cap
 
 if TYPE_CHECKING:
     from .gateway_base import Gateway
@@ -41,11 +42,14 @@ _REPLAY = pytest.StashKey[_replay_config.ReplayConfig]()
 _INI_SETTINGS = pytest.StashKey[dict[str, Any]]()
 _REDACTED_BEFORE = pytest.StashKey[Any]()
 _JUDGE = pytest.StashKey[EvalJudge]()
+_METER = pytest.StashKey[SpendMeter]()
+_OWN_SPEND_FILE = pytest.StashKey[Path]()
 _UNDO_SIGTERM = pytest.StashKey[Callable[[], None]]()
 # keys in pytest-xdist's workerinput: what every worker shares with the controller
 _WORKER_RUN_ID = "aigw_run_id"
 _WORKER_JOURNAL_RUN = "aigw_journal_run"
 _WORKER_JOURNAL_DIR = "aigw_journal_dir"
+_WORKER_SPEND_FILE = "aigw_spend_file"
 
 _MARKERS = (
     "aigw(**settings): settings of the fake AI Gateway for this test (strict, account_id,"
@@ -59,7 +63,7 @@ _MARKERS = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aigw", "pytest-aigw (Cloudflare AI Gateway)")
     for setting in _config.RUN_SETTINGS:
-        if setting is _config.CLEANUP:
+        if setting in (_config.CLEANUP, _config.EVAL_FAIL_ON_REGRESSION):
             group.addoption(setting.option, action="store_true", default=None, help=setting.help)
         elif setting is _config.TAGS:
             group.addoption(setting.option, action="append", metavar="KEY=VALUE", help=setting.help)
@@ -82,6 +86,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         _config.EVAL_JOURNAL,
         _config.EVAL_SUBMIT_TIMEOUT,
         _config.MAX_RETRY_AFTER,
+        _config.MAX_COST,
+        _config.EVAL_BASELINE,
+        _config.EVAL_FAIL_ON_REGRESSION,
     ):
         parser.addini(setting.ini, setting.help, default="")
     redact = _config.REDACT
@@ -161,6 +168,12 @@ def _register_plugins(config: pytest.Config, run: _config.RunConfig) -> None:
         writer = JournalWriter(journal_dir, journal_run, worker)
     config.stash[_JUDGE] = judge = EvalJudge(run, writer)
     config.pluginmanager.register(judge, "aigw-eval-judge")
+    shared = getattr(config, "workerinput", {}).get(_WORKER_SPEND_FILE)
+    cap, spend_file = spend_cap(run, shared)
+    if spend_file is not None and shared is None:
+        config.stash[_OWN_SPEND_FILE] = Path(spend_file)
+    config.stash[_METER] = meter = SpendMeter(run, cap)
+    config.pluginmanager.register(meter, "aigw-spend")
     if run.live or run.resubmit:
         from ._signals import sigterm_as_interrupt
 
@@ -212,6 +225,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     judge = config.stash.get(_JUDGE, None)
     if judge is not None:
         judge.close()
+    if _METER in config.stash:
+        config.stash[_METER].close()
+    if _OWN_SPEND_FILE in config.stash:
+        config.stash[_OWN_SPEND_FILE].unlink(missing_ok=True)
     config.stash.get(_UNDO_SIGTERM, lambda: None)()
     # A run inside another (pytester, in process) gives the outer one its names back.
     if _REDACTED_BEFORE in config.stash:
@@ -256,6 +273,8 @@ class _SharesRunId:
         if judge is not None and judge.writer is not None:
             node.workerinput[_WORKER_JOURNAL_RUN] = judge.writer.run
             node.workerinput[_WORKER_JOURNAL_DIR] = str(judge.writer.path.parent)
+        if _OWN_SPEND_FILE in node.config.stash:
+            node.workerinput[_WORKER_SPEND_FILE] = str(node.config.stash[_OWN_SPEND_FILE])
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -392,6 +411,7 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
     gateway.start()
     try:
         yield gateway
+        request.config.stash[_METER].measure(request.node, gateway)
         if request.node.get_closest_marker(_config.EVAL_MARKER) is not None:
             _judge(request.node, gateway)
     finally:
