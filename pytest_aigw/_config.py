@@ -25,6 +25,7 @@ environment > ini > default; credentials come from the environment only.
     submit deadline   --aigw-eval-submit-timeout=S  EVAL_SUBMIT_TIMEOUT  aigw_eval_submit_timeout
     Retry-After cap   --aigw-max-retry-after=S  MAX_RETRY_AFTER        aigw_max_retry_after
     redacted names    --aigw-redact NAME       REDACT (a,b)            aigw_redact (lines)
+    calls shown       --aigw-show-calls=N      SHOW_CALLS              aigw_show_calls
 
 Redacted names add up from all three places rather than one winning: a secret named
 anywhere stays hidden.
@@ -80,6 +81,7 @@ ENV_GATEWAY_TOKEN = "PYTEST_AIGW_GATEWAY_TOKEN"
 JOURNAL_DIR = "aigw-eval-journal"  # under pytest's cache directory
 DEFAULT_SUBMIT_TIMEOUT = 300.0  # 500 verdicts take about 510 calls, 2 minutes at the API limit
 DEFAULT_MAX_RETRY_AFTER = 60.0
+DEFAULT_SHOW_CALLS = 10  # a failed test's calls shown: the first and last few
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,13 @@ MAX_RETRY_AFTER = Setting(
     f"The longest Retry-After (seconds) the Logs API client waits before a retry"
     f" (default {DEFAULT_MAX_RETRY_AFTER:g}).",
 )
+SHOW_CALLS = Setting(
+    "--aigw-show-calls",
+    "aigw_show_calls",
+    "PYTEST_AIGW_SHOW_CALLS",
+    f"How many of its gateway calls a failed test's report shows (default"
+    f" {DEFAULT_SHOW_CALLS}: the first and last few); 0 leaves the section out.",
+)
 EVAL_RESUBMIT = "--aigw-eval-resubmit"
 EVAL_RESUBMIT_DEST = "aigw_eval_resubmit"
 EVAL_RESUBMIT_HELP = (
@@ -193,6 +202,7 @@ RUN_SETTINGS = (
     EVAL_JOURNAL,
     EVAL_SUBMIT_TIMEOUT,
     MAX_RETRY_AFTER,
+    SHOW_CALLS,
 )
 
 
@@ -225,6 +235,7 @@ class RunConfig:
     eval_submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     resubmit: bool = False
+    show_calls: int = DEFAULT_SHOW_CALLS
 
     @property
     def live(self) -> bool:
@@ -317,6 +328,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         eval_submit_timeout=_seconds(*first(EVAL_SUBMIT_TIMEOUT), DEFAULT_SUBMIT_TIMEOUT),
         max_retry_after=_seconds(*first(MAX_RETRY_AFTER), DEFAULT_MAX_RETRY_AFTER),
         resubmit=bool(getoption(EVAL_RESUBMIT_DEST, False)),
+        show_calls=_count(*first(SHOW_CALLS), DEFAULT_SHOW_CALLS),
     )
 
 
@@ -347,6 +359,14 @@ def _seconds(value: str | None, where: str, default: float) -> float:
     if not (math.isfinite(seconds) and seconds >= 0):
         raise ConfigError(f"{where} must be seconds >= 0, got {value!r}")
     return seconds
+
+
+def _count(value: str | None, where: str, default: int) -> int:
+    if value is None:
+        return default
+    text = str(value).strip()
+    check(where, value, text.isdigit() and text.isascii(), "a whole number >= 0")
+    return int(text)
 
 
 def _blocking_file(path: Path) -> Path | None:

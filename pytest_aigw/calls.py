@@ -25,9 +25,18 @@ from .redaction import (
     redact_mapping,
     redact_steps,
     redact_url,
+    step_secret_words,
 )
 
-__all__ = ["REDACTED", "SECRET_HEADERS", "Call", "CallList", "redact_headers", "redact_url"]
+__all__ = [
+    "REDACTED",
+    "SECRET_HEADERS",
+    "Call",
+    "CallList",
+    "Received",
+    "redact_headers",
+    "redact_url",
+]
 
 
 def request_json(request: httpx.Request) -> Any:
@@ -38,6 +47,33 @@ def request_json(request: httpx.Request) -> Any:
         return _json.loads(request.content)
     except _json.JsonError:
         return None
+
+
+class Received:
+    """The answer's body as the app received it, still content-encoded, up to `LIMIT` bytes.
+
+    The fake hands over its chunks whole; live mode adds each chunk as the app reads it,
+    so a stream the app stopped reading holds what it read.
+    """
+
+    LIMIT = 1 << 20  # kept to show the reply of a failed test, folded: 1 MiB is plenty
+
+    def __init__(self, chunks: Sequence[bytes] = ()) -> None:
+        self._chunks = list(chunks)
+        self.size = sum(map(len, self._chunks))  # every byte received, kept or not
+        self._kept = self.size
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        room = self.LIMIT - self._kept
+        if room > 0:
+            self._chunks.append(chunk[:room])
+            self._kept += min(room, len(chunk))
+
+    @property
+    def content(self) -> bytes:
+        """The bytes kept (the first `LIMIT` of them)."""
+        return b"".join(self._chunks)[: self.LIMIT]
 
 
 @dataclass(frozen=True)
@@ -91,11 +127,15 @@ class Call:
     _content: bytes = field(default=b"", repr=False)
     _secret_digests: Mapping[str, str] = field(default_factory=dict, repr=False)
     _tool_names: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _received: Received = field(default_factory=Received, repr=False, compare=False)
+    _secret_words: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The last line of defence, whoever builds the record: a universal body's step
         # headers and the answer's cookies are hidden before anything can show them.
         if "universal" in (self.endpoint, self.provider):
+            words = self._secret_words | step_secret_words(self.json)
+            object.__setattr__(self, "_secret_words", words)
             object.__setattr__(self, "json", redact_steps(self.json))
             object.__setattr__(self, "_content", redact_body(self._content))
         object.__setattr__(self, "response_headers", redact_mapping(self.response_headers))
