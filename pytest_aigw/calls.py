@@ -41,10 +41,14 @@ __all__ = [
 
 def request_json(request: httpx.Request) -> Any:
     """The request body as JSON, or None when it is empty or not JSON."""
-    if not request.content:
+    return _json_or_none(request.content)
+
+
+def _json_or_none(content: bytes) -> Any:
+    if not content:
         return None
     try:
-        return _json.loads(request.content)
+        return _json.loads(content)
     except _json.JsonError:
         return None
 
@@ -134,7 +138,8 @@ class Call:
         # The last line of defence, whoever builds the record: a universal body's step
         # headers and the answer's cookies are hidden before anything can show them.
         if "universal" in (self.endpoint, self.provider):
-            words = self._secret_words | step_secret_words(self.json)
+            sent = _json_or_none(self._content)  # the fake keeps the answering step's query
+            words = self._secret_words | step_secret_words(sent)
             object.__setattr__(self, "_secret_words", words)
             object.__setattr__(self, "json", redact_steps(self.json))
             object.__setattr__(self, "_content", redact_body(self._content))

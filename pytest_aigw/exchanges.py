@@ -179,8 +179,12 @@ def _summary(call: Call, dashboard: tuple[str, str] | None, judge: bool) -> Exch
 
 
 def _conversation(call: Call) -> Conversation:
-    """The request read as its format does; a universal one's answering step read as its own."""
-    if call.endpoint != "universal":
+    """The request read as its format does; a universal one's answering step read as its own.
+
+    The fake records a universal call as its answering step's request; live mode records
+    the steps as sent.
+    """
+    if call.endpoint != "universal" or call.provider:
         return call.conversation
     from .fake.formats import Conversation, format_for
 
@@ -205,17 +209,18 @@ def _reply(call: Call, words: frozenset[str]) -> tuple[str | None, tuple[str, ..
     said = read_reply(
         received.content, headers.get("content-type", ""), headers.get("content-encoding", "")
     )
-    notes = []
+    parts = []
     if said.unreadable is not None:
-        notes.append(f"[unreadable: {said.unreadable}]")
+        parts.append(f"[unreadable: {said.unreadable}]")
     if said.error is not None:
-        notes.append(f"[error] {said.error}")
+        parts.append(f"[error] {said.error}")
+    if said.text is not None:
+        parts.append(said.text)
     if call.fault == "cut":
-        notes.append("[stream cut]")
+        parts.append("[stream cut]")
     if received.size > received.LIMIT:
-        notes.append(f"[only the first {received.LIMIT} of {received.size} bytes were kept]")
-    texts = [said.text] if said.text is not None else []
-    reply = " ".join([*notes[:2], *texts, *notes[2:]]) if notes or texts else None
+        parts.append(f"[only the first {received.LIMIT} of {received.size} bytes were kept]")
+    reply = " ".join(parts) if parts else None
     calls = tuple(
         fold(f"{name}({arguments})", words, TOOL_CALL_LIMIT) for name, arguments in said.tool_calls
     )
