@@ -176,7 +176,7 @@ def test_embeddings_show_their_last_input_and_the_vectors_count(gw: MockGateway)
 def test_a_universal_call_shows_the_step_that_answered(gw: MockGateway) -> None:
     gw.fail(500, provider="anthropic", origin="provider")
     gw.respond("from the second step")
-    steps = [
+    steps: list[dict[str, Any]] = [
         {
             "provider": "anthropic",
             "endpoint": "v1/messages",
