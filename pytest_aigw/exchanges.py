@@ -261,10 +261,11 @@ def section(gateway: Gateway, limit: int) -> str:
         return "(no calls reached the gateway)"
     total = len(shown) + left_out
     lines = [f"{total} call(s)" + (f", {left_out} in the middle left out" if left_out else "")]
-    for position, summary in enumerate(shown):
-        number = position + 1 if position < first else position + 1 + left_out
-        if position == first and left_out:
-            lines.append(f"[… {left_out} call(s) left out …]")
+    for number, summary in enumerate(shown[:first], start=1):
+        lines += summary.lines(number)
+    if left_out:
+        lines.append(f"[… {left_out} call(s) left out …]")
+    for number, summary in enumerate(shown[first:], start=first + left_out + 1):
         lines += summary.lines(number)
     return "\n".join(lines)
 
