@@ -78,7 +78,7 @@ def _read(content: bytes, content_type: str) -> Reply:
 def _read_stream(text: str) -> Reply:
     events: list[Any] = []
     broken = 0
-    for data in _event_data(text):
+    for data in _event_data(text.lstrip()):
         if data.strip() == "[DONE]":
             continue
         try:
