@@ -63,21 +63,27 @@ class Received:
     LIMIT = 1 << 20  # kept to show the reply of a failed test, folded: 1 MiB is plenty
 
     def __init__(self, chunks: Sequence[bytes] = ()) -> None:
-        self._chunks = list(chunks)
-        self.size = sum(map(len, self._chunks))  # every byte received, kept or not
-        self._kept = self.size
+        self._chunks = chunks  # the fake's, kept as they are: no copy on its hot path
+        self._added: list[bytes] = []  # live mode's, as the app reads them
+        self._kept = 0  # bytes of _added
+        self._dropped = 0  # bytes added past the limit
 
     def add(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        room = self.LIMIT - self._kept
-        if room > 0:
-            self._chunks.append(chunk[:room])
+        room = max(0, self.LIMIT - self._kept)
+        if room:
+            self._added.append(chunk[:room])
             self._kept += min(room, len(chunk))
+        self._dropped += max(0, len(chunk) - room)
+
+    @property
+    def size(self) -> int:
+        """Every byte received, kept or not."""
+        return sum(map(len, self._chunks)) + self._kept + self._dropped
 
     @property
     def content(self) -> bytes:
         """The bytes kept (the first `LIMIT` of them)."""
-        return b"".join(self._chunks)[: self.LIMIT]
+        return b"".join([*self._chunks, *self._added])[: self.LIMIT]
 
 
 @dataclass(frozen=True)
