@@ -16,6 +16,7 @@ from pytest_aigw.exchanges import (
     DASHBOARD_LOG,
     ExchangeSummary,
     dashboard_url,
+    exchanges,
     fold,
     section,
     summarize,
@@ -511,3 +512,44 @@ def test_the_section_of_many_calls_shows_the_first_and_last(gw: MockGateway) -> 
 
 def test_the_section_of_no_calls(gw: MockGateway) -> None:
     assert section(gw, 10) == "(no calls reached the gateway)"
+
+
+def _ask(gw: MockGateway, count: int) -> None:
+    gw.respond(lambda call: call.prompt, times=None)
+    for n in range(1, count + 1):
+        httpx.post(
+            gw.url("openai") + "/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": f"q{n}"}]},
+        )
+
+
+def test_the_eval_reports_exchanges(gw: MockGateway) -> None:
+    _ask(gw, 12)
+    shown, left_out = exchanges(gw)
+    assert [e["prompt"] for e in shown] == ["q1", "q2", "q3", "q4", "q5", "q8", "q9"] + [
+        "q10",
+        "q11",
+        "q12",
+    ]
+    assert left_out == 2
+    shown, left_out = exchanges(gw, 3)
+    assert ([e["prompt"] for e in shown], left_out) == (["q1", "q2", "q12"], 9)
+    assert exchanges(gw, 12)[1] == 0
+    assert len(exchanges(gw, 13)[0]) == 12
+
+
+def test_a_live_gateways_calls_link_to_the_dashboard(gw: MockGateway) -> None:
+    _ask(gw, 2)
+
+    class Live:
+        mode = "live"
+        account_id = "acc"
+        gateway_id = "gid"
+        calls = gw.calls
+
+    shown, _ = exchanges(Live())  # type: ignore[arg-type]
+    links = [dashboard_url("acc", "gid", str(call.log_id)) for call in gw.calls]
+    assert [e["dashboard_url"] for e in shown] == links
+    lines = section(Live(), 1).split("\n")  # type: ignore[arg-type]
+    assert lines[-2:] == ["   dashboard: " + links[0], "[… 1 call(s) left out …]"]
+    assert all(e["dashboard_url"] is None for e in exchanges(gw)[0])
