@@ -29,6 +29,7 @@ __all__ = [
     "exchanges",
     "fold",
     "section",
+    "summaries",
     "summarize",
 ]
 
@@ -238,7 +239,7 @@ def _dashboard(gateway: Gateway) -> tuple[str, str] | None:
 def summaries(gateway: Gateway, limit: int) -> tuple[list[ExchangeSummary], int, int]:
     """The summaries of at most *limit* of *gateway*'s calls (the first and last ones).
 
-    Returns them, the number of the first call after the gap, and how many were left out.
+    Returns them, how many of them come from the start, and how many were left out.
     """
     calls = list(gateway.calls)
     dashboard = _dashboard(gateway)
