@@ -244,7 +244,7 @@ def summaries(gateway: Gateway, limit: int) -> tuple[list[ExchangeSummary], int,
     calls = list(gateway.calls)
     dashboard = _dashboard(gateway)
     first, last = _kept(len(calls), limit)
-    kept = calls[:first] + (calls[len(calls) - last :] if last else [])
+    kept = calls[:first] + calls[len(calls) - last :]
     return [summarize(c, dashboard=dashboard) for c in kept], first, len(calls) - first - last
 
 

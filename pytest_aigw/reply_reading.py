@@ -13,7 +13,6 @@ not JSON shows as its text, marked as unreadable. Reading never raises.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +97,7 @@ def _event_data(text: str) -> list[str]:
     for block in text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n"):
         lines = [line[5:] for line in block.split("\n") if line.startswith("data:")]
         if lines:
-            found.append("\n".join(line[1:] if line.startswith(" ") else line for line in lines))
+            found.append("\n".join(lines))  # JSON ignores the space after "data:"
     return found
 
 
@@ -144,7 +143,7 @@ def _message(error: dict[str, Any]) -> str:
 
 def _embeddings(body: dict[str, Any]) -> str | None:
     data = body.get("data")
-    if not isinstance(data, list) or not data:
+    if not isinstance(data, list):
         return None
     vectors = [item.get("embedding") for item in data if isinstance(item, dict)]
     if not vectors or not all(isinstance(v, (list, str)) for v in vectors):
@@ -190,12 +189,12 @@ class _Stream:
     errors: list[str] = field(default_factory=list)
     known: bool = False  # some event had a shape this reader knows
 
-    def read(self, events: Iterable[Any]) -> Reply:
+    def read(self, events: list[Any]) -> Reply:
         for event in events:
             if isinstance(event, dict):
                 self.take(event, whole=False)
         if not self.known and not self.errors:
-            shown = [e for e in events if e is not None] if isinstance(events, list) else []
+            shown = [e for e in events if e is not None]
             return Reply(_json(shown) if shown else None)
         return self.said()
 
@@ -336,7 +335,7 @@ class _Stream:
                     continue
                 call = part.get("functionCall")
                 if isinstance(call, dict):
-                    self._call(("gemini", len(self.calls)), call.get("name"), call.get("args", {}))
+                    self._call(object(), call.get("name"), call.get("args", {}))  # each its own
                 elif isinstance(part.get("text"), str) and not part.get("thought"):
                     self.texts.append(part["text"])
         return True
@@ -358,5 +357,5 @@ class _Stream:
         calls = result.get("tool_calls")
         for call in calls if isinstance(calls, list) else ():
             if isinstance(call, dict):
-                self._call(("workers", len(self.calls)), call.get("name"), call.get("arguments"))
+                self._call(object(), call.get("name"), call.get("arguments"))
         return True

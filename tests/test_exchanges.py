@@ -379,6 +379,12 @@ def test_the_lines_of_one_call() -> None:
 # --- folding ------------------------------------------------------------------------------
 
 
+def test_the_smallest_folds() -> None:
+    assert fold("ab cd", limit=1) == "[… 5 characters cut …]"
+    assert fold("ab cd", limit=2) == "[… 5 characters cut …]"
+    assert fold("ab cd", limit=3) == "ab[… 3 characters cut …]"
+
+
 def test_short_text_is_kept_whole() -> None:
     assert fold("a" * 600) == "a" * 600
     assert fold("short", limit=5) == "short"

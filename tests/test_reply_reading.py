@@ -43,6 +43,24 @@ CASES: dict[str, tuple[Any, Reply]] = {
         {"object": "list", "data": [{"embedding": "AAAA"}, {"embedding": "BBBB"}]},
         Reply("[2 embedding(s), base64]"),
     ),
+    "embeddings of two kinds": (
+        {"data": [{"embedding": [0.1, 0.2]}, {"embedding": "AAAA"}]},
+        Reply("[2 embedding(s), 2 dimensions]"),
+    ),
+    "data that is no list": ({"data": {"embedding": [1]}}, Reply('{"data":{"embedding":[1]}}')),
+    "not ASCII": ({"answer": "café ☕"}, Reply('{"answer":"café ☕"}')),
+    "a tool call with no name": (
+        {"choices": [{"message": {"tool_calls": [{"function": {"arguments": "{}"}}]}}]},
+        Reply(None, (("", "{}"),)),
+    ),
+    "a tool call whose name is no text": (
+        {"candidates": [{"content": {"parts": [{"functionCall": {"name": 5, "args": {}}}]}}]},
+        Reply(None, (("", "{}"),)),
+    ),
+    "a tool use without input": (
+        {"type": "message", "content": [{"type": "tool_use", "name": "f"}]},
+        Reply(None, (("f", "{}"),)),
+    ),
     "data that is not embeddings": ({"data": [{"id": 1}]}, Reply('{"data":[{"id":1}]}')),
     "empty data": ({"data": []}, Reply('{"data":[]}')),
     "legacy completions": ({"choices": [{"text": "hi"}, 3]}, Reply("hi")),
@@ -176,6 +194,30 @@ STREAMS: dict[str, tuple[bytes, Reply]] = {
             },
         ),
         Reply("a"),
+    ),
+    "responses deltas, cut before the end": (
+        _sse(
+            {"type": "response.output_text.delta", "delta": "a"},
+            {"type": "response.refusal.delta", "delta": "b"},
+        ),
+        Reply("ab"),
+    ),
+    "responses incomplete without deltas": (
+        _sse(
+            {
+                "type": "response.incomplete",
+                "response": {"object": "response", "output": [{"type": "message", "content": "x"}]},
+            }
+        ),
+        Reply("x"),
+    ),
+    "[DONE] before the end": (
+        _sse({"response": "a"}) + b"data: [DONE]\n\n" + _sse({"response": "b"}),
+        Reply("ab"),
+    ),
+    "broken events, and an error": (
+        b"data: {oops\n\ndata: {oops\n\n" + _sse({"error": {"message": "late"}}),
+        Reply(None, (), "late", "2 stream event(s) not JSON"),
     ),
     "responses failed": (
         _sse(
