@@ -105,11 +105,8 @@ def _event_data(text: str) -> list[str]:
 
 
 def _read_whole(body: dict[str, Any]) -> Reply:
-    error = _error_of(body)
-    if error is not None:
-        return Reply(error=error)
     stream = _Stream()
-    if stream.take(body, whole=True):
+    if stream.take(body):  # a whole reply reads as a stream of one event
         return stream.said()
     embeddings = _embeddings(body)
     if embeddings is not None:
@@ -192,7 +189,7 @@ class _Stream:
     def read(self, events: list[Any]) -> Reply:
         for event in events:
             if isinstance(event, dict):
-                self.take(event, whole=False)
+                self.take(event)
         if not self.known and not self.errors:
             shown = [e for e in events if e is not None]
             return Reply(_json(shown) if shown else None)
@@ -204,13 +201,12 @@ class _Stream:
         error = "; ".join(self.errors) or None
         return Reply(text if text or not (calls or error) else None, calls, error)
 
-    def take(self, event: dict[str, Any], *, whole: bool) -> bool:
-        """Gather what *event* says; tell whether its shape is a known one."""
-        if not whole:
-            error = _error_of(event)
-            if error is not None:
-                self.errors.append(error)
-                return True
+    def take(self, event: dict[str, Any]) -> bool:
+        """Gather what *event* (or a whole reply) says; tell whether its shape is known."""
+        error = _error_of(event)
+        if error is not None:
+            self.errors.append(error)
+            return True
         kind = event.get("type")
         readers = (self._chat, self._responses, self._anthropic, self._gemini, self._workers)
         if isinstance(kind, str) and kind.startswith("response."):

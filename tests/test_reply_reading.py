@@ -102,10 +102,13 @@ CASES: dict[str, tuple[Any, Reply]] = {
                 {"type": "reasoning", "summary": []},
                 {"type": "message", "content": [{"type": "refusal", "refusal": "no"}]},
                 {"type": "function_call", "name": "f", "arguments": "{}"},
+                {"type": "function_call", "name": "g"},
             ],
         },
-        Reply("no", (("f", "{}"),)),
+        Reply("no", (("f", "{}"), ("g", ""))),
     ),
+    "a response with no output yet": ({"object": "response", "output": None}, Reply("")),
+    "a message whose content is text": ({"type": "message", "content": "t"}, Reply("t")),
     "anthropic blocks": (
         {
             "type": "message",
@@ -216,8 +219,9 @@ STREAMS: dict[str, tuple[bytes, Reply]] = {
         Reply("ab"),
     ),
     "broken events, and an error": (
-        b"data: {oops\n\ndata: {oops\n\n" + _sse({"error": {"message": "late"}}),
-        Reply(None, (), "late", "2 stream event(s) not JSON"),
+        b"data: {oops\n\ndata: {oops\n\n"
+        + _sse({"error": {"message": "late"}}, {"error": {"message": "later"}}),
+        Reply(None, (), "late; later", "2 stream event(s) not JSON"),
     ),
     "responses failed": (
         _sse(
