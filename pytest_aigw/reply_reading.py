@@ -38,9 +38,9 @@ def read_reply(content: bytes, content_type: str = "", content_encoding: str = "
 
 
 def _decoded(content: bytes, encoding: str) -> bytes:
-    if not encoding.strip() or encoding.strip().lower() == "identity":
+    if not encoding:
         return content
-    import httpx
+    import httpx  # its decoders: gzip, deflate, br and zstd where installed; identity
 
     try:
         return httpx.Response(200, headers={"content-encoding": encoding}, content=content).content

@@ -29,6 +29,20 @@ CASES: dict[str, tuple[Any, Reply]] = {
         Reply(error="went wrong"),
     ),
     "error as text": ({"error": "plain"}, Reply(error="plain")),
+    "an error that is neither": ({"error": 5}, Reply('{"error":5}')),
+    "odd choices first": (
+        {"choices": ["x", {"delta": None}, {"delta": {"content": "a"}}]},
+        Reply("a"),
+    ),
+    "tool calls of two choices": (
+        {
+            "choices": [
+                {"message": {"tool_calls": [{"function": {"name": "f", "arguments": "1"}}]}},
+                {"message": {"tool_calls": [{"function": {"name": "g", "arguments": "2"}}]}},
+            ]
+        },
+        Reply(None, (("f", "1"), ("g", "2"))),
+    ),
     "error without a message": ({"error": {"type": "x"}}, Reply(error='{"type":"x"}')),
     "error with an empty code": (
         {"error": {"message": "m", "code": ""}},
@@ -267,6 +281,10 @@ STREAMS: dict[str, tuple[bytes, Reply]] = {
         ),
         Reply("hi", (("f", '{"a":1}'),)),
     ),
+    "anthropic with no content": (
+        _sse({"type": "message_start", "message": {}}, {"type": "message_stop"}),
+        Reply(""),
+    ),
     "an error event": (
         _sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
         Reply(error="Overloaded"),
@@ -315,6 +333,15 @@ def test_a_stream_is_known_by_its_first_line_too() -> None:
 )
 def test_bodies_that_are_not_json(content: bytes, content_type: str, expected: Reply) -> None:
     assert read_reply(content, content_type) == expected
+
+
+def test_a_body_nested_too_deeply_shows_raw() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert read_reply(deep) == Reply(deep.decode(), unreadable="nested too deeply to read")
+
+
+def test_binary_without_a_content_type() -> None:
+    assert read_reply(b"\xff") == Reply(unreadable="1 bytes of binary data")
 
 
 def test_encoded_bodies_are_decoded() -> None:
