@@ -556,3 +556,23 @@ def test_a_live_gateways_calls_link_to_the_dashboard(gw: MockGateway) -> None:
     lines = section(Live(), 1).split("\n")  # type: ignore[arg-type]
     assert lines[-2:] == ["   dashboard: " + links[0], "[… 1 call(s) left out …]"]
     assert all(e["dashboard_url"] is None for e in exchanges(gw)[0])
+
+
+def test_secrets_at_both_ends_of_a_folded_text(gw: MockGateway) -> None:
+    secret = "sk-both-ends-0123456789"
+    gw.respond("ok")
+    prompt = f"{secret} {'q' * 1000} {secret}"
+    httpx.post(
+        gw.url("openai") + "/chat/completions",
+        json={"model": "m", "messages": [{"role": "user", "content": prompt}]},
+        headers={"authorization": f"Bearer {secret}"},
+    )
+    shown = summarize(gw.calls.last).prompt
+    assert shown == "[redacted] [… 1000 characters cut …] [redacted]"
+
+
+def test_a_dropped_connection_shows_no_answer(gw: MockGateway) -> None:
+    gw.fail("disconnect")
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(gw.url("openai") + "/chat/completions", json=_chat("gpt-4o")(False))
+    assert summarize(gw.calls.last).reply == "[no answer: disconnect]"
