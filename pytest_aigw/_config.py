@@ -33,6 +33,7 @@ environment > ini > default; credentials come from the environment only.
     eval baseline     --aigw-eval-baseline=PATH  EVAL_BASELINE         aigw_eval_baseline
     regression gate   --aigw-eval-fail-on-regression  EVAL_FAIL_ON_REGRESSION=1
                                                                    aigw_eval_fail_on_regression
+    calls shown       --aigw-show-calls=N      SHOW_CALLS              aigw_show_calls
 
 Redacted names add up from all three places rather than one winning: a secret named
 anywhere stays hidden.
@@ -88,6 +89,7 @@ ENV_GATEWAY_TOKEN = "PYTEST_AIGW_GATEWAY_TOKEN"
 JOURNAL_DIR = "aigw-eval-journal"  # under pytest's cache directory
 DEFAULT_SUBMIT_TIMEOUT = 300.0  # 500 verdicts take about 510 calls, 2 minutes at the API limit
 DEFAULT_MAX_RETRY_AFTER = 60.0
+DEFAULT_SHOW_CALLS = 10  # a failed test's calls shown: the first and last few
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,13 @@ EVAL_FAIL_ON_REGRESSION = Setting(
     "PYTEST_AIGW_EVAL_FAIL_ON_REGRESSION",
     "Fail the run when an eval case that passed in the baseline fails now.",
 )
+SHOW_CALLS = Setting(
+    "--aigw-show-calls",
+    "aigw_show_calls",
+    "PYTEST_AIGW_SHOW_CALLS",
+    f"How many of its gateway calls a failed test's report shows (default"
+    f" {DEFAULT_SHOW_CALLS}: the first and last few); 0 leaves the section out.",
+)
 EVAL_RESUBMIT = "--aigw-eval-resubmit"
 EVAL_RESUBMIT_DEST = "aigw_eval_resubmit"
 EVAL_RESUBMIT_HELP = (
@@ -264,6 +273,7 @@ RUN_SETTINGS = (
     MAX_COST,
     EVAL_BASELINE,
     EVAL_FAIL_ON_REGRESSION,
+    SHOW_CALLS,
 )
 
 
@@ -299,6 +309,7 @@ class RunConfig:
     max_cost: float | None = None
     eval_baseline: str | None = None
     eval_fail_on_regression: bool = False
+    show_calls: int = DEFAULT_SHOW_CALLS
 
     @property
     def live(self) -> bool:
@@ -414,6 +425,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         eval_fail_on_regression=_regression_gate(
             _flag(fail_on_regression, where_regression), where_regression, baseline
         ),
+        show_calls=_count(*first(SHOW_CALLS), DEFAULT_SHOW_CALLS),
     )
 
 
@@ -475,6 +487,14 @@ def _regression_gate(on: bool, where: str, baseline: str | None) -> bool:
             f" {EVAL_REPORT.option}), or leave {where} out"
         )
     return on
+
+
+def _count(value: str | None, where: str, default: int) -> int:
+    if value is None:
+        return default
+    text = str(value).strip()
+    check(where, value, text.isdigit() and text.isascii(), "a whole number >= 0")
+    return int(text)
 
 
 def _blocking_file(path: Path) -> Path | None:

@@ -25,19 +25,65 @@ from .redaction import (
     redact_mapping,
     redact_steps,
     redact_url,
+    step_secret_words,
 )
 
-__all__ = ["REDACTED", "SECRET_HEADERS", "Call", "CallList", "redact_headers", "redact_url"]
+__all__ = [
+    "REDACTED",
+    "SECRET_HEADERS",
+    "Call",
+    "CallList",
+    "Received",
+    "redact_headers",
+    "redact_url",
+]
 
 
 def request_json(request: httpx.Request) -> Any:
     """The request body as JSON, or None when it is empty or not JSON."""
-    if not request.content:
+    return _json_or_none(request.content)
+
+
+def _json_or_none(content: bytes) -> Any:
+    if not content:
         return None
     try:
-        return _json.loads(request.content)
+        return _json.loads(content)
     except _json.JsonError:
         return None
+
+
+class Received:
+    """The answer's body as the app received it, still content-encoded, up to `LIMIT` bytes.
+
+    The fake hands over its chunks whole; live mode adds each chunk as the app reads it,
+    so a stream the app stopped reading holds what it read.
+    """
+
+    LIMIT = 1 << 20  # kept to show the reply of a failed test, folded: 1 MiB is plenty
+
+    def __init__(self, chunks: Sequence[bytes] = ()) -> None:
+        self._chunks = chunks  # the fake's, kept as they are: no copy on its hot path
+        self._added: list[bytes] = []  # live mode's, as the app reads them
+        self._kept = 0  # bytes of _added
+        self._dropped = 0  # bytes added past the limit
+
+    def add(self, chunk: bytes) -> None:
+        room = max(0, self.LIMIT - self._kept)
+        if room:
+            self._added.append(chunk[:room])
+            self._kept += min(room, len(chunk))
+        self._dropped += max(0, len(chunk) - room)
+
+    @property
+    def size(self) -> int:
+        """Every byte received, kept or not."""
+        return sum(map(len, self._chunks)) + self._kept + self._dropped
+
+    @property
+    def content(self) -> bytes:
+        """The bytes kept (the first `LIMIT` of them)."""
+        return b"".join([*self._chunks, *self._added])[: self.LIMIT]
 
 
 @dataclass(frozen=True)
@@ -91,11 +137,16 @@ class Call:
     _content: bytes = field(default=b"", repr=False)
     _secret_digests: Mapping[str, str] = field(default_factory=dict, repr=False)
     _tool_names: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _received: Received = field(default_factory=Received, repr=False, compare=False)
+    _secret_words: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The last line of defence, whoever builds the record: a universal body's step
         # headers and the answer's cookies are hidden before anything can show them.
         if "universal" in (self.endpoint, self.provider):
+            sent = _json_or_none(self._content)  # the fake keeps the answering step's query
+            words = self._secret_words | step_secret_words(sent)
+            object.__setattr__(self, "_secret_words", words)
             object.__setattr__(self, "json", redact_steps(self.json))
             object.__setattr__(self, "_content", redact_body(self._content))
         object.__setattr__(self, "response_headers", redact_mapping(self.response_headers))

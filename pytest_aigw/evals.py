@@ -42,6 +42,7 @@ __all__ = [
 
 RESULT_PROPERTY = "aigw_eval_result"  # in the teardown report: the case's log verdicts
 REPORT_SCHEMA = 2  # 2: tokens, cost and latency; the baseline comparison
+EXCHANGES_PROPERTY = "aigw_eval_exchanges"  # with it: (the calls summarised, how many left out)
 SLOWEST = 5
 
 
@@ -240,6 +241,8 @@ class EvalCase:
     outcome: str = "error"  # passed, failed, skipped, xfailed, xpassed or error
     duration: float = 0.0
     logs: list[LogVerdict] = field(default_factory=list)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # see pytest_aigw.exchanges
+    exchanges_left_out: int = 0
 
     @property
     def log_ids(self) -> list[str]:
@@ -252,6 +255,8 @@ class EvalCase:
             "duration": round(self.duration, 6),
             "log_ids": self.log_ids,
             "logs": [asdict(log) for log in self.logs],
+            "exchanges": self.exchanges,
+            "exchanges_left_out": self.exchanges_left_out,
         }
 
 
@@ -285,6 +290,8 @@ class EvalRun:
             self.other_failures += 1  # set-up and teardown errors are not verdicts
         if RESULT_PROPERTY in properties:
             case.logs = [LogVerdict(**log) for log in properties[RESULT_PROPERTY]]
+        if EXCHANGES_PROPERTY in properties:
+            case.exchanges, case.exchanges_left_out = properties[EXCHANGES_PROPERTY]
 
     @property
     def judged(self) -> list[EvalCase]:

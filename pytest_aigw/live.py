@@ -27,12 +27,13 @@ from ._config import (
     RunConfig,
 )
 from ._errors import AigwError, MetadataError
-from .calls import Call, CallList, redact_headers, redact_url, request_json
+from .calls import Call, CallList, Received, redact_headers, redact_url, request_json
 from .fake.formats import model_of
 from .fake.rest import GATEWAY_HEADER, provider_of, rest_model
 from .gateway_base import Gateway
 from .intercept.cloudflare_guard import CloudflareGuard
 from .logs_api import is_logs_path
+from .redaction import request_secret_words
 
 if TYPE_CHECKING:
     from .client import LogsClient
@@ -240,8 +241,7 @@ class LiveGateway(Gateway):
             upstream = self._client.send(outgoing, stream=True)
         finally:
             _FORWARDING.reset(token)
-        self._record(outgoing, upstream)
-        relay = _Relay(upstream)
+        relay = _Relay(upstream, self._record(outgoing, upstream))
         tape = self.tape
         return _relayed(upstream, relay if tape is None else tape.sync(outgoing, upstream, relay))
 
@@ -260,8 +260,7 @@ class LiveGateway(Gateway):
             raise
         finally:
             _FORWARDING.reset(token)
-        self._record(outgoing, upstream)
-        relay = _AsyncRelay(upstream, client)
+        relay = _AsyncRelay(upstream, client, self._record(outgoing, upstream))
         tape = self.tape
         return _relayed(upstream, relay if tape is None else tape.async_(outgoing, upstream, relay))
 
@@ -325,15 +324,17 @@ class LiveGateway(Gateway):
         endpoint = "universal" if not provider else "compat" if provider == "compat" else "gateway"
         return endpoint, provider, path, model_of(provider, path, json_body)
 
-    def _record(self, sent: httpx.Request, response: httpx.Response) -> None:
+    def _record(self, sent: httpx.Request, response: httpx.Response) -> Received:
+        """Record the call; return where its answer's body goes as the app reads it."""
         if self._taped_logs(sent):
-            return  # a Logs API call, not a gateway call
+            return Received()  # a Logs API call, not a gateway call: kept nowhere
         header = sent.headers.get(metadata.HEADER)
         redacted, digests = redact_headers(sent)
         body = request_json(sent)
         endpoint, provider, path, model = self._where(sent, body)
         answer = response.headers
         step = answer.get("cf-aig-step")
+        received = Received()
         self.calls.append(
             Call(
                 provider=provider,
@@ -354,8 +355,11 @@ class LiveGateway(Gateway):
                 _headers=redacted,
                 _content=sent.content,
                 _secret_digests=digests,
+                _received=received,
+                _secret_words=request_secret_words(sent),
             )
         )
+        return received
 
 
 def _under(url: httpx.URL, base: httpx.URL) -> bool:
@@ -386,13 +390,19 @@ def _relayed(
 
 
 class _Relay(httpx.SyncByteStream):
-    """The real gateway's body, passed on chunk by chunk as it arrives (still encoded)."""
+    """The real gateway's body, passed on chunk by chunk as it arrives (still encoded).
 
-    def __init__(self, upstream: httpx.Response) -> None:
+    Each chunk is also kept in *received*, the call's record of what the app read.
+    """
+
+    def __init__(self, upstream: httpx.Response, received: Received) -> None:
         self._upstream = upstream
+        self._received = received
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._upstream.iter_raw()
+        for chunk in self._upstream.iter_raw():
+            self._received.add(chunk)
+            yield chunk
 
     def close(self) -> None:
         self._upstream.close()
@@ -401,12 +411,16 @@ class _Relay(httpx.SyncByteStream):
 class _AsyncRelay(httpx.AsyncByteStream):
     """`_Relay` for async clients."""
 
-    def __init__(self, upstream: httpx.Response, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, upstream: httpx.Response, client: httpx.AsyncClient, received: Received
+    ) -> None:
         self._upstream = upstream
         self._client = client
+        self._received = received
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._upstream.aiter_raw():
+            self._received.add(chunk)
             yield chunk
 
     async def aclose(self) -> None:

@@ -89,6 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         _config.MAX_COST,
         _config.EVAL_BASELINE,
         _config.EVAL_FAIL_ON_REGRESSION,
+        _config.SHOW_CALLS,
     ):
         parser.addini(setting.ini, setting.help, default="")
     redact = _config.REDACT
@@ -306,6 +307,7 @@ def pytest_runtest_makereport(
         gateway = item.stash.get(_GATEWAY, None)
         if report.failed and gateway is not None:
             _explain_failure(report, gateway)
+            _show_calls(report, gateway, _run(item.config).show_calls)
     return report
 
 
@@ -315,6 +317,14 @@ def _explain_failure(report: pytest.TestReport, gateway: Gateway) -> None:
     if found:
         lines = "\n".join(f"{n}. {text}" for n, text in enumerate(found, start=1))
         report.sections.append(("pytest-aigw: what the AI Gateway fake saw", lines))
+
+
+def _show_calls(report: pytest.TestReport, gateway: Gateway, limit: int) -> None:
+    """List the calls a failed test made: what was asked, what came back (redacted, folded)."""
+    if limit:
+        from .exchanges import TITLE, section
+
+        report.sections.append((TITLE, section(gateway, limit)))
 
 
 def _ini_settings(config: pytest.Config) -> dict[str, Any]:
@@ -423,6 +433,11 @@ def _run_for_test(request: pytest.FixtureRequest, gateway: G) -> Iterator[G]:
 def _judge(item: pytest.Item, gateway: Gateway) -> None:
     """Decide the eval test's verdicts; the fake takes them now, live ones go at the end."""
     item.config.stash[_JUDGE].judge(item, gateway, item.stash.get(_CALL_REPORT, None))
+    from .evals import EXCHANGES_PROPERTY
+    from .exchanges import exchanges
+
+    # The summaries travel with the report: it is written where the reports meet (xdist).
+    item.user_properties.append((EXCHANGES_PROPERTY, exchanges(gateway)))
 
 
 def _build_gateway(request: pytest.FixtureRequest, kind: type[M], **extra: Any) -> M:

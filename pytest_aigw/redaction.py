@@ -21,6 +21,12 @@ with ``*`` adds a suffix (``*-session`` hides ``x-app-session``).
 
 A redacted value keeps its auth scheme (``Bearer [redacted]``) so a test can still see
 which kind of credential was sent; `Call.secret_matches` compares digests instead.
+
+Text shown from a request or its answer (the calls a failed test made, the eval report's
+exchanges) is `scrub`bed too: a word of 8 or more characters that was sent as a secret
+header or query value (kept only as a digest, `secret_words`), and the value of every
+environment variable named like a secret (``CLOUDFLARE_API_TOKEN``, ``OPENAI_API_KEY``:
+the query parameter rule read on the lowercased name), are replaced by ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ __all__ = [
     "REDACTED",
     "SECRET_HEADERS",
     "SECRET_QUERY_PARAMS",
+    "WORD",
     "digest",
     "extra_names",
     "is_secret_header",
@@ -53,8 +60,12 @@ __all__ = [
     "redact_url",
     "redact_value",
     "redaction_names",
+    "request_secret_words",
     "restore_extra_names",
+    "scrub",
+    "secret_words",
     "split_names",
+    "step_secret_words",
     "use_extra_names",
 ]
 
@@ -281,3 +292,76 @@ def redact_body(content: bytes) -> bytes:
     if hidden is body:
         return content
     return json.dumps(hidden, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# A word of a secret or of shown text: what a token, a key or a base64 value is made of.
+WORD = re.compile(r"[A-Za-z0-9_\-+/=.~]+")
+MIN_SECRET_WORD = 8  # shorter words are too common to hide wherever they appear
+
+
+def _pieces(word: str) -> tuple[str, ...]:
+    """*word*, without a trailing full stop (prose), and its value after ``name=``."""
+    _, equals, value = word.partition("=")
+    return (word, word.rstrip("."), value) if equals else (word, word.rstrip("."))
+
+
+def secret_words(values: Iterable[str]) -> frozenset[str]:
+    """Digests of the words of secret *values*, by which `scrub` finds them in text."""
+    return frozenset(
+        digest(piece)
+        for value in values
+        for word in WORD.findall(value)
+        for piece in _pieces(word)
+        if len(piece) >= MIN_SECRET_WORD
+    )
+
+
+def request_secret_words(request: httpx.Request) -> frozenset[str]:
+    """`secret_words` of the request's secret headers and query parameters."""
+    values = [
+        raw_value.decode("latin-1")
+        for raw_name, raw_value in request.headers.raw
+        if is_secret_header(raw_name.decode("latin-1"))
+    ]
+    if request.url.query:
+        values += [v for k, v in request.url.params.multi_items() if is_secret_param(k)]
+    return secret_words(values) if values else frozenset()
+
+
+def step_secret_words(body: Any) -> frozenset[str]:
+    """`secret_words` of the secret headers of a universal body's steps."""
+    steps = body if isinstance(body, list) else [body]
+    return secret_words(
+        str(value)
+        for step in steps
+        if _needs_redaction(step)
+        for name, value in step["headers"].items()
+        if is_secret_header(str(name))
+    )
+
+
+def _secret_env_values() -> list[str]:
+    """The values of the environment's secrets (longest first, so none is left half shown)."""
+    values = {
+        value
+        for name, value in os.environ.items()
+        if len(value) >= MIN_SECRET_WORD and is_secret_param(name.lower())
+    }
+    return sorted(values, key=len, reverse=True)
+
+
+def scrub(text: str, words: frozenset[str] = frozenset()) -> str:
+    """*text* with secrets hidden: the words whose digest is in *words*, secret env values."""
+    for value in _secret_env_values():
+        text = text.replace(value, REDACTED)
+    if not words:
+        return text
+
+    def hidden(match: re.Match[str]) -> str:
+        word = match.group()
+        for piece in _pieces(word):
+            if len(piece) >= MIN_SECRET_WORD and digest(piece) in words:
+                return word.replace(piece, REDACTED)
+        return word
+
+    return WORD.sub(hidden, text)

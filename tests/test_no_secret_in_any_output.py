@@ -4,8 +4,11 @@ A pytester suite sends, through the `aigw` fixture, a request carrying each secr
 header and query parameter of the redaction set (and one added through the ini), a
 universal request whose steps carry provider keys, a request for a Cloudflare path the
 gateway does not serve and, in mock mode, a direct provider call and a reply setting a
-cookie. Its tests then fail in the ways that print the most (repr of every call,
-request bodies, teardown findings, eval report), once in mock mode and once live
+cookie. One more test sends a prompt that repeats a header's secret and a secret from
+the environment, and fails without printing it: the report's list of the calls it made
+(and the eval report's exchanges) must hide both. Its tests then fail in the ways that
+print the most (repr of every call, request bodies, teardown findings, the calls each
+failed test made, eval report), once in mock mode and once live
 against a ``pytest-aigw serve`` process standing in for Cloudflare. Every planted value
 is looked for in the runs' stdout, stderr, junit XML, every file written under the test
 directory, and the stand-in's stdout and stderr (its request log).
@@ -52,6 +55,8 @@ PLANTED = {
     "cloudflare_query": "planted-cloudflare-query-0024",
     "direct_key": "planted-direct-key-0025",
     "set_cookie": "planted-set-cookie-0026",
+    "prompt_header": "sk-planted-prompt-header-0029",
+    "app_api_key": "planted-prompt-env-secret-0030",
 }
 LIVE_CREDENTIALS = {
     "CLOUDFLARE_API_TOKEN": "planted-live-api-token-0027",
@@ -116,11 +121,23 @@ def plant(aigw):
     )
     if aigw.mode == "mock":  # live mode has no direct-call guard: this would go out
         httpx.get("https://api.openai.com/v1/models", params={"key": S["direct_key"]})
+
+
+def plant_in_prompt(aigw):
+    """A prompt repeating the provider key sent as a header and a secret of the environment."""
+    if aigw.mode == "mock":
+        aigw.respond(lambda call: "you said: " + call.prompt, times=None)
+    text = f"key {S['prompt_header']}, env {os.environ['PLANTED_APP_API_KEY']}."
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+    headers = {"authorization": "Bearer " + S["prompt_header"]}
+    httpx.post(aigw.url("openai") + "/chat/completions", json=body, headers=headers)
+    body["stream"] = True
+    httpx.post(aigw.url("openai") + "/chat/completions", json=body, headers=headers)
 '''
 
 SUITE = """
 import pytest
-from planting import plant
+from planting import plant, plant_in_prompt
 
 
 @pytest.mark.aigw_live
@@ -142,6 +159,13 @@ def test_compares_the_bodies(aigw):
 @pytest.mark.aigw_eval
 def test_passes_then_reports_what_was_refused(aigw):
     plant(aigw)
+
+
+@pytest.mark.aigw_live
+@pytest.mark.aigw_eval
+def test_fails_after_secrets_in_its_prompts(aigw):
+    plant_in_prompt(aigw)
+    assert False
 """
 
 FLAGS = [
@@ -203,8 +227,11 @@ def _outputs(pytester: pytest.Pytester, result: pytest.RunResult) -> dict[str, s
 def test_mock_mode(suite: pytest.Pytester) -> None:
     result = suite.runpytest_subprocess(*FLAGS)
     assert _leaks(_outputs(suite, result)) == []
-    result.assert_outcomes(failed=2, passed=1, errors=1)
+    result.assert_outcomes(failed=3, passed=1, errors=1)
     out = result.stdout.str()
+    # The calls the failed test made were shown, their secrets hidden.
+    assert "   prompt: key [redacted], env [redacted]." in out
+    assert "   reply: you said: key [redacted], env [redacted]." in out
     # The calls and findings were shown, redacted.
     assert "Bearer [redacted]" in out
     assert '\\"x-api-key\\":\\"[redacted]\\"' in out or '"x-api-key":"[redacted]"' in out
@@ -233,8 +260,9 @@ def test_live_mode_and_the_stand_ins_request_log(
     served = serve_out + serve_err
     outputs = {**_outputs(suite, result), "serve output": served}
     assert _leaks(outputs) == []
-    result.assert_outcomes(failed=2, passed=1, errors=1)
+    result.assert_outcomes(failed=3, passed=1, errors=1)
     out = result.stdout.str()
+    assert "   prompt: key [redacted], env [redacted]." in out
     assert "Bearer [redacted]" in out
     assert "request to Cloudflare not sent: GET https://api.cloudflare.com/client/v4/zones" in out
     # The stand-in logged the forwarded requests, query secrets hidden.

@@ -24,12 +24,13 @@ from typing import Any
 import httpx
 
 from .. import metadata
-from ..calls import Call, CallList, redact_headers, redact_url
+from ..calls import Call, CallList, Received, redact_headers, redact_url
 from ..clock import Clock
 from ..ids import new_id as new_any_id
 from ..ids import new_log_id
 from ..logstore import LogSettings, LogStore
 from ..metadata import ParsedMetadata
+from ..redaction import request_secret_words
 from .answers import (
     Answer,
     Job,
@@ -659,6 +660,7 @@ class _Draft:
     shown: Shown
     user_agent: str | None
     refusal: Refusal | None = None
+    secret_words: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, request: httpx.Request, route: _Routed | None = None) -> _Draft:
@@ -683,6 +685,7 @@ class _Draft:
             ),
             request.headers.get("user-agent"),
             refusal,
+            request_secret_words(request),
         )
 
     @property
@@ -751,6 +754,7 @@ class _Draft:
             route=outcome.route,
             response_headers=headers,
             routing=outcome.routing,
+            _received=_received(answer),
             **self._sent(parsed, tool_names),
         )
 
@@ -766,7 +770,17 @@ class _Draft:
             "_content": b"" if self.oversized else self.content,
             "_secret_digests": self.digests,
             "_tool_names": tool_names,
+            "_secret_words": self.secret_words,
         }
+
+
+def _received(answer: Answer) -> Received:
+    """What the app receives of *answer*: nothing on a fault, the chunks up to a cut."""
+    if answer.fault is not None:
+        return Received()
+    return Received(
+        answer.chunks if answer.cut_after is None else answer.chunks[: answer.cut_after]
+    )
 
 
 def _prepare(route: _Routed, body: Any) -> None:
