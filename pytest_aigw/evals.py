@@ -348,10 +348,15 @@ class EvalRun:
             lines += [f"  {n}. {text}" for n, text in enumerate(problems, start=1)]
         return lines
 
-    def write_report(self, path: Path) -> None:
-        report = {
+    def report(self) -> dict[str, Any]:
+        """The run as one dict: what the JSON, HTML and markdown reports are made from."""
+        return {
             "summary": self.summary(),
             "cases": [case.as_json() for case in self.cases.values()],
         }
+
+    def write_report(self, path: Path, report: dict[str, Any] | None = None) -> None:
+        """Write *report* (default: `report()`) as JSON at *path*."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(self.report() if report is None else report, indent=2)
+        path.write_text(text + "\n", encoding="utf-8")

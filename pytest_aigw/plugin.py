@@ -78,6 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         _config.EVAL_JOURNAL,
         _config.EVAL_SUBMIT_TIMEOUT,
         _config.MAX_RETRY_AFTER,
+        _config.EVAL_HTML,
     ):
         parser.addini(setting.ini, setting.help, default="")
     redact = _config.REDACT
