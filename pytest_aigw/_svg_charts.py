@@ -36,9 +36,9 @@ def _n(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _svg(chart_id: str, label: str, body: list[str], height: int = HEIGHT) -> str:
+def _svg(chart_id: str, label: str, body: list[str], width: int, height: int = HEIGHT) -> str:
     return (
-        f'<svg id="{escape(chart_id)}" class="chart" viewBox="0 0 {WIDTH} {height}"'
+        f'<svg id="{escape(chart_id)}" class="chart" viewBox="0 0 {width} {height}"'
         f' role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         + "".join(body)
         + "</svg>"
@@ -52,9 +52,9 @@ def _rect(x: float, y: float, w: float, h: float, kind: str, tip: str) -> str:
     )
 
 
-def _axis(y: float, label: str) -> str:
+def _axis(y: float, label: str, width: int) -> str:
     return (
-        f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y)}" y2="{_n(y)}"/>'
+        f'<line class="grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{_n(y)}" y2="{_n(y)}"/>'
         f'<text class="tick" x="{LEFT - 6}" y="{_n(y + 4)}" text-anchor="end">'
         f"{escape(label)}</text>"
     )
@@ -68,6 +68,7 @@ def bar_chart(
     low: float = 0.0,
     high: float = 1.0,
     tick: Callable[[float], str] = str,
+    width: int = WIDTH,
 ) -> str:
     """One bar per item, from zero to its value, on a y axis from *low* to *high*.
 
@@ -75,7 +76,7 @@ def bar_chart(
     zero line. An item without a value gets a 2-unit stub on the zero line (kind
     ``none``), so that there is always one mark per item.
     """
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     low, high = min(low, 0.0), max(high, 0.0)
     span = (high - low) or 1.0
 
@@ -83,39 +84,47 @@ def bar_chart(
         return TOP + (high - min(max(value, low), high)) / span * plot_h
 
     zero = y_of(0.0)
-    body = [_axis(y_of(value), tick(value)) for value in sorted({low, (low + high) / 2, high})]
+    levels = sorted({low, (low + high) / 2, high})
+    body = [_axis(y_of(value), tick(value), width) for value in levels]
     step = plot_w / max(len(bars), 1)
-    width = step * 0.8 if step >= 4 else step  # thin bars touch: a gap would hide them
+    bar_w = step * 0.8 if step >= 4 else step  # thin bars touch: a gap would hide them
     for index, bar in enumerate(bars):
-        x = LEFT + index * step + (step - width) / 2
+        x = LEFT + index * step + (step - bar_w) / 2
         if bar.value is None:
-            body.append(_rect(x, zero - 1, width, 2, f"none {bar.kind}", bar.tip))
+            body.append(_rect(x, zero - 1, bar_w, 2, f"none {bar.kind}", bar.tip))
             continue
         top, bottom = sorted((y_of(bar.value), zero))
-        body.append(_rect(x, top, width, max(bottom - top, 1.0), bar.kind, bar.tip))
-    return _svg(chart_id, label, body)
+        body.append(_rect(x, top, bar_w, max(bottom - top, 1.0), bar.kind, bar.tip))
+    return _svg(chart_id, label, body, width)
 
 
 def histogram(
-    chart_id: str, label: str, values: Sequence[float], *, low: float, high: float, bins: int
+    chart_id: str,
+    label: str,
+    values: Sequence[float],
+    *,
+    low: float,
+    high: float,
+    bins: int,
+    width: int = WIDTH,
 ) -> str:
     """How many *values* fall in each of *bins* equal bins from *low* to *high*.
 
     Values outside the range count in the first or last bin; the last bin includes
     *high*. One mark per bin, empty bins included.
     """
-    width = (high - low) / bins
+    size = (high - low) / bins
     counts = [0] * bins
     for value in values:
-        counts[min(max(int((value - low) // width), 0), bins - 1)] += 1
+        counts[min(max(int((value - low) // size), 0), bins - 1)] += 1
     top = max(counts) or 1
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / bins
-    body = [_axis(TOP + plot_h * (1 - share), f"{top * share:g}") for share in (0, 0.5, 1)]
+    body = [_axis(TOP + plot_h * (1 - share), f"{top * share:g}", width) for share in (0, 0.5, 1)]
     for index, count in enumerate(counts):
-        start = low + index * width
+        start = low + index * size
         end = "]" if index == bins - 1 else ")"
-        tip = f"[{start:g}, {start + width:g}{end}: {count}"
+        tip = f"[{start:g}, {start + size:g}{end}: {count}"
         height = count / top * plot_h
         x = LEFT + index * step + step * 0.05
         body.append(_rect(x, TOP + plot_h - height, step * 0.9, height, "bin", tip))
@@ -124,7 +133,7 @@ def histogram(
             f'<text class="count" x="{_n(x + step * 0.45)}" y="{_n(TOP + plot_h - height - 3)}"'
             f' text-anchor="middle">{count}</text>'
         )
-    return _svg(chart_id, label, body)
+    return _svg(chart_id, label, body, width)
 
 
 def stacked_bar(chart_id: str, label: str, parts: Sequence[tuple[str, int]]) -> str:
@@ -138,4 +147,4 @@ def stacked_bar(chart_id: str, label: str, parts: Sequence[tuple[str, int]]) -> 
         width = count / total * WIDTH
         body.append(_rect(x, 0, width, height, kind, f"{kind}: {count}"))
         x += width
-    return _svg(chart_id, label, body, height=height)
+    return _svg(chart_id, label, body, WIDTH, height=height)

@@ -16,7 +16,7 @@ made; escaping keeps a prompt from becoming markup). 500 cases make a page of ab
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,9 @@ __all__ = ["render", "write_html"]
 FOLD_CHARS = 400  # longer texts (or more lines) fold into <details>
 FOLD_LINES = 8
 PREVIEW_CHARS = 120
-NAMED_SCORE_CHARTS = 8
-LIST_OPEN = 20  # longer lists of cases fold into <details>  # histograms of named scores, at most
+NAMED_SCORE_CHARTS = 8  # histograms of named scores, at most
+LIST_OPEN = 20  # longer lists of cases fold into <details>
+SMALL = 560  # viewBox width of the charts laid out two a row: their text stays legible
 
 CSS = """
 :root{--pass:#1a7f37;--fail:#cf222e;--flaky:#bf8700;--other:#8c959f;--ink:#1f2328;
@@ -67,7 +68,7 @@ details summary{cursor:pointer;color:var(--muted)}
 .exchange{border-left:3px solid var(--line);padding-left:8px;margin:8px 0}
 .exchange.judge{border-left-color:var(--flaky)}
 .meta{color:var(--muted);font-size:12px}
-ul.ids{margin:4px 0;padding-left:18px}
+ul.ids{margin:4px 0;padding-left:18px;columns:2 420px}
 """
 
 
@@ -89,9 +90,9 @@ def render(report: Mapping[str, Any]) -> str:
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
             f"<h1>{escape(title)}</h1>",
             _summary(summary, cases),
-            _failures(cases),
-            _baseline(f.mapping(summary, "baseline"), cases),
             _charts(cases),
+            _baseline(f.mapping(summary, "baseline"), cases),
+            _failures(cases),
             _cases(cases),
             "</body></html>\n",
         ]
@@ -215,7 +216,7 @@ def _baseline(baseline: Mapping[str, Any], cases: list[dict[str, Any]]) -> str:
     deltas = [f.mapping(case, "baseline") for case in cases]
     charts = [
         _delta_chart(
-            "chart-score-delta", "score change per case", cases, deltas, "score_delta", f.delta
+            "chart-score-delta", "score change per case", cases, deltas, "score_delta", f.delta, 1
         ),
         _delta_chart(
             "chart-cost-delta",
@@ -224,6 +225,7 @@ def _baseline(baseline: Mapping[str, Any], cases: list[dict[str, Any]]) -> str:
             deltas,
             "cost_delta_usd",
             lambda value: f.delta(value, "$"),
+            -1,
         ),
     ]
     return (
@@ -240,8 +242,10 @@ def _delta_chart(
     cases: list[dict[str, Any]],
     deltas: list[dict[str, Any]],
     key: str,
-    show: Any,
+    show: Callable[[float | None], str],
+    better: float,
 ) -> str:
+    """Changes per case, bars up or down from zero; *better* (1 or -1): the good direction."""
     values = [f.number(delta, key) for delta in deltas]
     if all(value is None for value in values):
         return ""
@@ -250,11 +254,11 @@ def _delta_chart(
         Bar(
             value,
             f"{f.text(case, 'nodeid')}: {show(value)}",
-            "fix" if (value or 0) >= 0 else "regression",
+            "fix" if (value or 0) * better >= 0 else "regression",
         )
         for case, value in zip(cases, values, strict=True)
     ]
-    chart = bar_chart(chart_id, label, bars, low=-reach, high=reach, tick=show)
+    chart = bar_chart(chart_id, label, bars, low=-reach, high=reach, tick=show, width=SMALL)
     return f"<div><h3>{escape(label)}</h3>{chart}</div>"
 
 
@@ -297,7 +301,7 @@ def _charts(cases: list[dict[str, Any]]) -> str:
         ]
         top = max(v for v in values if v is not None) or 1.0
         chart_id = "chart-" + key.split("_")[0]
-        chart = bar_chart(chart_id, label, bars, high=top, tick=show)
+        chart = bar_chart(chart_id, label, bars, high=top, tick=show, width=SMALL)
         sections.append(_chart_block(label, "one bar per case, in report order", chart))
     first, *rest = sections
     return (
@@ -321,7 +325,9 @@ def _score_charts(cases: list[dict[str, Any]]) -> str:
         _chart_block(
             "score distribution",
             f"{len(scores)} scored log(s), in bins of 10",
-            histogram("chart-scores", "score distribution", scores, low=0, high=100, bins=10),
+            histogram(
+                "chart-scores", "score distribution", scores, low=0, high=100, bins=10, width=SMALL
+            ),
         )
     ]
     named: dict[str, list[float]] = {}
@@ -331,7 +337,9 @@ def _score_charts(cases: list[dict[str, Any]]) -> str:
                 named.setdefault(name, []).append(score)
     for index, (name, values) in enumerate(sorted(named.items())[:NAMED_SCORE_CHARTS]):
         label = f"score {name!r}"
-        chart = histogram(f"chart-score-{index + 1}", label, values, low=0, high=100, bins=10)
+        chart = histogram(
+            f"chart-score-{index + 1}", label, values, low=0, high=100, bins=10, width=SMALL
+        )
         blocks.append(_chart_block(label, f"{len(values)} case(s), mean per case", chart))
     return "".join(blocks)
 
