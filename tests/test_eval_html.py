@@ -364,3 +364,118 @@ def test_a_page_that_cannot_be_written_is_a_note(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=5, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["pytest-aigw: could not write the eval HTML report: *late*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_each_exchange_says_what_was_sent_and_what_came_back() -> None:
+    case = synthetic_report(1)["cases"][0]
+    source = render({"cases": [case]})
+    page = Page(source)
+    first, judge = case["exchanges"]
+    text = page.text("case-1")
+    assert (
+        f"POST {first['url']} · gpt-4o-mini · status 200 · log {first['log_id']} · dashboard"
+        f" prompt Question 0: {HOSTILE}"
+    ) in text
+    assert f"POST {judge['url']} · model n/a · status 200 · log n/a · judge call prompt" in text
+    assert 'get_weather({"city": "Paris"})' in text
+    assert source.count('<div class="exchange judge">') == 1
+    assert source.count('<div class="exchange">') == 1
+    assert '<ul class="tool-calls"><li><code>get_weather(' in source
+    bare = Page(render({"cases": [{"exchanges": [{}]}]})).text("case-1")
+    assert "? · model n/a · status n/a · log n/a" in bare
+    assert "prompt" not in bare
+    assert "tool-calls" not in render({"cases": [{"exchanges": [{}]}]})
+
+
+@pytest.mark.parametrize(
+    ("value", "folded"),
+    [("x" * 400, False), ("x" * 401, True), ("a\n" * 7, False), ("a\n" * 8, True)],
+)
+def test_texts_fold_past_400_characters_or_8_lines(value: str, folded: bool) -> None:
+    source = render({"cases": [{"exchanges": [{"reply": value}]}]})
+    assert ('<details class="fold">' in source) is folded
+    assert f"<pre>{value}</pre>" in source
+    if folded:
+        preview = value[:120].replace("\n", " ")
+        assert f"<summary>{preview}… ({len(value):,} characters)</summary>" in source
+
+
+def test_cells_carry_the_class_their_colour_comes_from() -> None:
+    case: dict[str, Any] = {"nodeid": "t::a", "outcome": "failed", "verdict": "flaky"}
+    case["baseline"] = {"status": "regression"}
+    source = render({"cases": [case, {"outcome": "weird", "verdict": "odd"}]})
+    assert '<td class="outcome failed">failed</td>' in source
+    assert '<td class="verdict flaky">flaky</td>' in source
+    assert '<td class="status regression">regression</td>' in source
+    assert '<td class="outcome other">weird</td>' in source
+    assert '<td class="verdict other">odd</td>' in source
+    row = Page(source).text("case-2")
+    assert row == "2 ? weird odd n/a n/a n/a 0 exchange(s), 0 log(s) log ids: none"
+
+
+def test_a_case_without_cost_leaves_its_cost_cells_empty() -> None:
+    source = render({"cases": [{"tokens_out": 5, "cost_usd": None}]})
+    cells = source.split('<td class="num">')
+    assert cells[3].startswith("n/a / 5</td>")
+    assert cells[4].startswith("n/a</td>")  # cost given, unknown
+    assert cells[5].startswith("</td>")  # latency not given
+    assert '<td class="num"></td><td class="num"></td>' in render({"cases": [{}]})
+
+
+def test_deltas_are_coloured_by_which_way_is_better() -> None:
+    cases = [
+        {"nodeid": f"t::{n}", "baseline": {"score_delta": score, "cost_delta_usd": cost}}
+        for n, (score, cost) in enumerate([(5.0, 0.001), (-5.0, -0.001), (None, None)])
+    ]
+    source = render({"summary": {"baseline": {"path": "b.json"}}, "cases": cases})
+    score = source.split('id="chart-score-delta"')[1].split("</svg>")[0]
+    cost = source.split('id="chart-cost-delta"')[1].split("</svg>")[0]
+    kinds = [part.split('"')[1] for part in score.split("<rect class=")[1:]]
+    assert kinds == ["mark fix", "mark regression", "mark none fix"]
+    kinds = [part.split('"')[1] for part in cost.split("<rect class=")[1:]]
+    assert kinds == ["mark regression", "mark fix", "mark none fix"]
+    assert "<title>t::0: +5.0</title>" in score
+    assert "<title>t::1: -$0.001000</title>" in cost
+    assert ">+5.0</text>" in score
+    assert ">-5.0</text>" in score
+    page = Page(source)
+    assert page.text("baseline").startswith("Against the baseline baseline b.json regressions (0)")
+    assert "any regression" not in page.text("baseline")
+    assert "chart-score-delta" not in render(
+        {"summary": {"baseline": {"path": "b"}}, "cases": [{}]}
+    )
+
+
+def test_a_case_s_baseline_trials_and_logs_read_in_its_details() -> None:
+    case = {
+        "baseline": {"status": "fix", "outcome": "failed", "score_delta": 12.5},
+        "trials": [{"trial": 1, "outcome": "passed", "duration": 0.5, "log_ids": ["L1", "L2"]}, {}],
+        "logs": [
+            {"log_id": "L1", "feedback": 1, "score": 80, "submitted": True, "verified": True},
+            {"log_id": "L2", "feedback": -0.5, "submitted": True, "error": "not verified: x"},
+            {"log_id": "L3", "judge": True},
+        ],
+    }
+    text = Page(render({"cases": [case]})).text("case-1")
+    assert "baseline: fix, was failed; score +12.5, cost n/a" in text
+    assert "trial 1: passed, 0.50 s, logs L1, L2 trial ?: n/a, n/a, logs none" in text
+    assert (
+        "L1 1 80.0 verified L2 -0.5 n/a submitted not verified: x L3 n/a n/a no judge call" in text
+    )
+    assert text.endswith("log id feedback score sent note " + text.split("note ", 1)[1])
+
+
+def test_a_page_can_be_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "eval.html"
+    write_html({}, path)
+    write_html(synthetic_report(1), path)
+    assert "case-0" in path.read_text(encoding="utf-8")
+
+
+def test_more_figures() -> None:
+    assert f.ms(None) == "n/a"
+    assert f.ms(0.4) == "0 ms"
+    assert f.delta(0.0, "$") == "+$0"
+    assert f.delta(-1.25) == "-1.2"
+    assert f.flag({"b": 1}, "b") is None
+    assert f.flag({"b": False}, "b") is False

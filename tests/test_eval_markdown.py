@@ -151,3 +151,74 @@ def test_views_are_written_only_when_asked(tmp_path: Path) -> None:
     notes = write_views({}, str(tmp_path / "v.html"), {"GITHUB_STEP_SUMMARY": ""})
     assert notes == []
     assert [p.name for p in tmp_path.iterdir()] == ["v.html"]
+
+
+def test_the_summary_of_a_small_full_report_word_for_word() -> None:
+    report = {
+        "summary": {
+            "cases": 3, "passed": 1, "failed": 2, "skipped": 0, "pass_rate": 1 / 3,
+            "min_pass_rate": 0.9, "gate_met": False, "mean_score": 42.0, "flaky": 1,
+            "stable_pass": 1, "stable_fail": 1, "cost_usd": 0.5, "tokens_in": 1200,
+            "tokens_out": 300, "latency_ms": 850.0,
+            "baseline": {"path": "old.json", "regressions": ["t::b"], "fixes": []},
+        },
+        "cases": [
+            {"nodeid": "t::a", "outcome": "passed"},
+            {"nodeid": "t::b", "outcome": "failed", "pass_rate": 0.5, "logs": [{"score": 10}]},
+            {"nodeid": "t::c", "outcome": "error"},
+        ],
+    }  # fmt: skip
+    assert markdown(report, "out/eval.html") == (
+        "### pytest-aigw eval: 33.3% passed\n"
+        "\n"
+        "Gate 90.0%: **NOT met**\n"
+        "\n"
+        "| cases | passed | failed | skipped | pass rate | mean score | stable pass | flaky"
+        " | stable fail | cost | tokens in | tokens out | mean latency |\n"
+        "|" + " ---: |" * 13 + "\n"
+        "| 3 | 1 | 2 | 0 | 33.3% | 42.0 | 1 | 1 | 1 | $0.5000 | 1,200 | 300 | 850 ms |\n"
+        "\n"
+        "**Regressions against `old.json` (1):**\n"
+        "\n"
+        "- `t::b`\n"
+        "\n"
+        "**Failed cases (2):**\n"
+        "\n"
+        "- `t::b` (failed, score 10.0, pass rate 50.0%)\n"
+        "- `t::c` (error)\n"
+        "\n"
+        "HTML report: `out/eval.html`\n"
+        "\n"
+    )
+
+
+def test_a_list_of_exactly_ten_has_no_more_line() -> None:
+    cases = [{"nodeid": f"t::{n}", "outcome": "failed"} for n in range(10)]
+    text = markdown({"cases": cases})
+    assert "- `t::9` (failed)\n" in text
+    assert "more" not in text
+    text = markdown({"cases": [*cases, {"nodeid": "t::10", "outcome": "failed"}]})
+    assert "- `t::10`" not in text
+    assert "- ... and 1 more\n" in text
+
+
+def test_views_write_notes_instead_of_failing(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    notes = write_views({}, str(blocker / "eval.html"), {"GITHUB_STEP_SUMMARY": str(tmp_path)})
+    assert len(notes) == 2
+    assert notes[0].startswith("could not write the eval HTML report: [Errno 17] File exists")
+    assert notes[1].startswith(
+        "could not append the eval summary to GITHUB_STEP_SUMMARY: [Errno 21] Is a directory"
+    )
+
+
+def test_views_append_to_the_step_summary_and_name_the_page(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("before\n", encoding="utf-8")
+    html = tmp_path / "eval.html"
+    assert write_views({}, str(html), {"GITHUB_STEP_SUMMARY": str(summary)}) == []
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    text = summary.read_text(encoding="utf-8")
+    assert text == "before\n" + markdown({}, str(html))
+    assert f"HTML report: `{html}`" in text
