@@ -70,8 +70,8 @@ def test_every_field_of_a_full_report_shows() -> None:
     assert "score 'relevance'" in page.text("charts")
     assert page.marks("chart-score-1") == page.marks("chart-score-2") == 10
     assert page.marks("chart-outcomes") == 2  # passed and failed: no empty segment
-    failed = [c for c in cases if c["outcome"] == "failed"]
-    assert page.text("failures").startswith(f"Failed cases ({len(failed)})")
+    failed = [c["nodeid"] for c in cases if c["outcome"] == "failed"]
+    assert page.text("failures") == f"Failed cases ({len(failed)}) " + " ".join(failed)
     baseline = summary["baseline"]
     assert page.text("baseline-regressions").startswith(
         f"regressions ({len(baseline['regressions'])})"
@@ -85,6 +85,10 @@ def test_every_field_of_a_full_report_shows() -> None:
         assert f"{case['pass_rate']:.1%} (min 60.0%)" in row
         assert f"{case['tokens_in']:,} / {case['tokens_out']:,}" in row
         assert f.usd(case["cost_usd"]) in row
+        score = f.score(f.case_score(case))
+        seconds, ms = f.seconds(case["duration"]), f.ms(case["latency_ms"])
+        assert f"{score} {seconds} {case['tokens_in']:,}" in row
+        assert f"{f.usd(case['cost_usd'])} {ms} {case['baseline']['status']}" in row
         assert case["baseline"]["status"] in row
         assert "2 exchange(s), 3 log(s)" in row
         assert all(log_id in row for log_id in case["log_ids"] + case["judge_log_ids"])
@@ -479,3 +483,11 @@ def test_more_figures() -> None:
     assert f.delta(-1.25) == "-1.2"
     assert f.flag({"b": 1}, "b") is None
     assert f.flag({"b": False}, "b") is False
+
+
+@pytest.mark.parametrize(("count", "folded"), [(20, False), (21, True)])
+def test_lists_fold_past_20_cases(count: int, folded: bool) -> None:
+    cases = [{"nodeid": f"t::{n}", "outcome": "failed"} for n in range(count)]
+    source = render({"cases": cases})
+    assert (f"<summary>show all {count}</summary>" in source) is folded
+    assert Page(source).text("failures").endswith("t::18 t::19" + (" t::20" if folded else ""))
