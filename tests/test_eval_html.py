@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -491,3 +492,38 @@ def test_lists_fold_past_20_cases(count: int, folded: bool) -> None:
     source = render({"cases": cases})
     assert (f"<summary>show all {count}</summary>" in source) is folded
     assert Page(source).text("failures").endswith("t::18 t::19" + (" t::20" if folded else ""))
+
+
+def test_a_row_s_cells_in_order_with_their_classes() -> None:
+    cases = [{"baseline": {"status": status}} for status in ("fix", "same", "new")]
+    source = render({"cases": cases})
+    rows = [part.split("</tr>")[0] for part in source.split('<tr id="case-')[1:]]
+    classes = [[cell.split('"')[1] for cell in row.split("<td class=")[1:]] for row in rows]
+    assert classes[0] == [
+        "num", "case", "outcome other", "verdict other", "num rate", "num score", "num",
+        "num", "num", "num", "status fix", "details",
+    ]  # fmt: skip
+    assert [row[10] for row in classes] == ["status fix", "status same", "status new"]
+    assert Page(source).text("case-1").startswith("1 ? n/a n/a n/a n/a")
+
+
+def test_an_exchange_block_word_for_word() -> None:
+    exchange = {"method": "POST", "url": "u", "status": 500, "tool_calls": ["a()", "b()"]}
+    source = render({"cases": [{"exchanges": [exchange]}]})
+    assert (
+        '<div class="exchange"><div class="meta">POST u · model n/a · status 500 · log'
+        ' <code>n/a</code></div><ul class="tool-calls"><li><code>a()</code></li>'
+        "<li><code>b()</code></li></ul></div>"
+    ) in source
+
+
+def test_delta_charts_are_small_and_even_with_no_change() -> None:
+    cases = [{"baseline": {"score_delta": 0.0}}]
+    source = render({"summary": {"baseline": {"path": "b"}}, "cases": cases})
+    chart = source.split('id="chart-score-delta"')[1].split("</svg>")[0]
+    assert 'viewBox="0 0 560 220"' in chart
+    assert re.findall(r">([^<>]*)</text>", chart) == ["-1.0", "+0.0", "+1.0"]
+    assert '</div><div class="grid"><div><h3>score change per case</h3>' in source
+    assert '<div class="grid"></div></section>' in render(
+        {"summary": {"baseline": {"path": "b"}}, "cases": [{}]}
+    )

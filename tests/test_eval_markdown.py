@@ -222,3 +222,22 @@ def test_views_append_to_the_step_summary_and_name_the_page(tmp_path: Path) -> N
     text = summary.read_text(encoding="utf-8")
     assert text == "before\n" + markdown({}, str(html))
     assert f"HTML report: `{html}`" in text
+
+
+def test_fixes_gate_wording_and_the_cost_cap_in_place() -> None:
+    report = {
+        "summary": {
+            "min_pass_rate": 0.9,
+            "max_cost_usd": 1.0,
+            "stopped_by_cost_cap": True,
+            "baseline": {"fixes": ["t::f"]},
+        },
+        "cases": [{"outcome": "failed"}],
+    }
+    text = markdown(report)
+    assert "Gate 90.0%: **not applied**\n" in text
+    assert (
+        "| n/a | n/a | n/a | n/a | n/a | n/a |\n\nThe cost cap ($1.0000) stopped the run:" in text
+    )
+    assert "stopped the run: 0 test(s) skipped.\n\n**Fixes against `?` (1):**\n\n- `t::f`\n" in text
+    assert "- `?` (failed)\n" in text
