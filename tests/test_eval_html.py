@@ -527,3 +527,53 @@ def test_delta_charts_are_small_and_even_with_no_change() -> None:
     assert '<div class="grid"></div></section>' in render(
         {"summary": {"baseline": {"path": "b"}}, "cases": [{}]}
     )
+
+
+def test_chart_titles_and_each_bar_s_tooltip_and_colour() -> None:
+    trials = [{"outcome": "passed"}, {"outcome": "failed"}, {"outcome": "passed"}]
+    cases = [
+        {
+            "nodeid": "t::a",
+            "outcome": "passed",
+            "verdict": "flaky",
+            "trials": trials,
+            "pass_rate": 2 / 3,
+        },
+        {"nodeid": "t::b", "outcome": "failed", "trials": trials[:1], "cost_usd": 0.002},
+        {"nodeid": "t::c", "outcome": "skipped", "latency_ms": 900.0, "duration": 1.5},
+    ]
+    source = render({"cases": cases})
+    titles = re.findall(r"<h3>([^<]*)</h3>", source)
+    assert titles == [
+        "pass rate per case",
+        "score distribution",
+        "cost per case",
+        "gateway latency per case (mean per log)",
+        "test duration per case",
+    ]
+    rates = source.split('id="chart-pass-rate"')[1].split("</svg>")[0]
+    marks = re.findall(r'<rect class="([^"]*)"[^>]*><title>([^<]*)</title>', rates)
+    assert marks == [
+        ("mark flaky", "t::a: 66.7% (2/3 trials), passed"),
+        ("mark failed", "t::b: 0.0%, failed"),
+        ("mark none skipped", "t::c: n/a, skipped"),
+    ]
+    assert 'aria-label="pass rate per case"' in rates
+    assert ">100.0%</text>" in rates
+    for chart, tip in [("cost", "t::b: $0.002000"), ("latency", "t::c: 900 ms")]:
+        svg = source.split(f'id="chart-{chart}"')[1].split("</svg>")[0]
+        assert 'class="mark value"' in svg
+        assert f"<title>{tip}</title>" in svg
+        assert "<title>t::a: n/a</title>" in svg
+    duration = source.split('id="chart-duration"')[1].split("</svg>")[0]
+    assert ">1.50 s</text>" in duration
+    assert 'viewBox="0 0 560 220"' in duration
+    assert '</div></div></section><section id="failures">' in source
+
+
+def test_histogram_counts_sit_on_their_bars() -> None:
+    chart = histogram("h", "l", [5, 5, 15], low=0, high=100, bins=10)
+    assert '<text class="count" x="114" y="9" text-anchor="middle">2</text>' in chart
+    assert '<text class="count" x="202" y="101" text-anchor="middle">1</text>' in chart
+    assert '<text class="tick" x="74.4" y="212">0</text>' in chart
+    assert 'width="79.2"' in chart
