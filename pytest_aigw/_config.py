@@ -20,6 +20,7 @@ environment > ini > default; credentials come from the environment only.
     run id            --aigw-run-id            RUN_ID                  aigw_run_id
     clean-up          --aigw-cleanup           CLEANUP=1               aigw_cleanup
     eval report       --aigw-eval-report=PATH  EVAL_REPORT             aigw_eval_report
+    eval HTML report  --aigw-eval-html=PATH    EVAL_HTML               aigw_eval_html
     eval gate         --aigw-eval-min-pass-rate=R  EVAL_MIN_PASS_RATE  aigw_eval_min_pass_rate
     eval journal      --aigw-eval-journal=DIR  EVAL_JOURNAL            aigw_eval_journal
     submit deadline   --aigw-eval-submit-timeout=S  EVAL_SUBMIT_TIMEOUT  aigw_eval_submit_timeout
@@ -154,6 +155,12 @@ EVAL_REPORT = Setting(
     "PYTEST_AIGW_EVAL_REPORT",
     "Write the aigw_eval cases (outcome, log ids, feedback, score, verified) as JSON here.",
 )
+EVAL_HTML = Setting(
+    "--aigw-eval-html",
+    "aigw_eval_html",
+    "PYTEST_AIGW_EVAL_HTML",
+    "Write the eval run as one self-contained HTML page here (charts, cases, exchanges).",
+)
 EVAL_MIN_PASS_RATE = Setting(
     "--aigw-eval-min-pass-rate",
     "aigw_eval_min_pass_rate",
@@ -274,6 +281,7 @@ RUN_SETTINGS = (
     EVAL_BASELINE,
     EVAL_FAIL_ON_REGRESSION,
     SHOW_CALLS,
+    EVAL_HTML,
 )
 
 
@@ -301,6 +309,7 @@ class RunConfig:
     run_id: str | None = None
     cleanup: bool = False
     eval_report: str | None = None
+    eval_html: str | None = None
     eval_min_pass_rate: float | None = None
     eval_journal: str | None = None
     eval_submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT
@@ -415,6 +424,7 @@ def run_config(getoption: Any, getini: Any, environ: Mapping[str, str] = os.envi
         run_id=run_id or None,
         cleanup=_flag(cleanup, where_cleanup),
         eval_report=_report_path(eval_report, where_report),
+        eval_html=_report_path(*first(EVAL_HTML), example="eval.html"),
         eval_min_pass_rate=_rate(*first(EVAL_MIN_PASS_RATE)),
         eval_journal=_directory(eval_journal, where_journal),
         eval_submit_timeout=_seconds(*first(EVAL_SUBMIT_TIMEOUT), DEFAULT_SUBMIT_TIMEOUT),
@@ -505,15 +515,15 @@ def _blocking_file(path: Path) -> Path | None:
     return None
 
 
-def _report_path(value: str | None, where: str) -> str | None:
-    """The eval report's path, refused now if the file could never be written there."""
+def _report_path(value: str | None, where: str, example: str = "eval.json") -> str | None:
+    """An eval report's path, refused now if the file could never be written there."""
     if not value:
         return None
     path = Path(value)
     if path.is_dir():
         raise ConfigError(
             f"{where} must name a file, got {value!r}, which is a directory;"
-            f" give a file in it, such as {str(path / 'eval.json')!r}"
+            f" give a file in it, such as {str(path / example)!r}"
         )
     blocking = _blocking_file(path)
     if blocking is not None:

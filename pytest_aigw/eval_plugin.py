@@ -14,6 +14,7 @@ This module imports nothing heavy: the eval run itself loads with the first eval
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,11 +227,15 @@ class EvalSession:
             return
         if self.run.eval_baseline:
             evals.baseline = self._compare(evals, self.run.eval_baseline)
+        report = evals.report()
         if self.run.eval_report:
             try:
-                evals.write_report(Path(self.run.eval_report))
+                evals.write_report(Path(self.run.eval_report), report)
             except OSError as error:
                 self.notes.append(f"could not write the eval report: {error}")
+        from .eval_views import write_views
+
+        self.notes += write_views(report, self.run.eval_html, os.environ)
         if self.run.eval_min_pass_rate is not None and session.exitstatus in (
             pytest.ExitCode.OK,
             pytest.ExitCode.TESTS_FAILED,
@@ -271,6 +276,8 @@ class EvalSession:
                 terminalreporter.write_line(line)
             if self.run.eval_report:
                 terminalreporter.write_line(f"report: {self.run.eval_report}")
+            if self.run.eval_html:
+                terminalreporter.write_line(f"HTML report: {self.run.eval_html}")
         if leftovers:
             for line in _leftover_lines(leftovers, self.journal):
                 terminalreporter.write_line(line)

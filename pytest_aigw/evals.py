@@ -367,7 +367,10 @@ class EvalRun:
         return lines
 
     def report(self) -> dict[str, Any]:
-        """The JSON report: the summary and the cases (with usage and baseline status)."""
+        """The run as one dict: what the JSON, HTML and markdown reports are made from.
+
+        The summary and the cases, each with its usage and, with a baseline, its status.
+        """
         cases = [case.as_json() for case in self.cases.values()]
         for case in cases:
             self.spend.annotate(case)
@@ -375,7 +378,8 @@ class EvalRun:
                 case["baseline"] = self.baseline.case(case["nodeid"])
         return {"summary": self.summary(), "cases": cases}
 
-    def write_report(self, path: Path) -> None:
-        report = self.report()
+    def write_report(self, path: Path, report: dict[str, Any] | None = None) -> None:
+        """Write *report* (default: `report()`) as JSON at *path*."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(self.report() if report is None else report, indent=2)
+        path.write_text(text + "\n", encoding="utf-8")

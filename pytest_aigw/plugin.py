@@ -90,6 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         _config.EVAL_BASELINE,
         _config.EVAL_FAIL_ON_REGRESSION,
         _config.SHOW_CALLS,
+        _config.EVAL_HTML,
     ):
         parser.addini(setting.ini, setting.help, default="")
     redact = _config.REDACT

@@ -303,7 +303,8 @@ def test_the_cap_stops_a_live_run(pytester: pytest.Pytester, standin: MockGatewa
         result.assert_outcomes(passed=3, skipped=7)
         result.stdout.fnmatch_lines(
             [
-                "SKIPPED [[]7[]] test_*.py:*: aigw: the run's spend $0.003 reached --aigw-max-cost=$0.003"
+                "SKIPPED [[]7[]] test_*.py:*: aigw: the run's spend $0.003 reached"
+                " --aigw-max-cost=$0.003"
             ]
         )
         assert len(prompt.calls) == 3, shown
