@@ -101,7 +101,7 @@ def trial_id(number: int, of: int) -> str:
 def parametrize(metafunc: pytest.Metafunc) -> None:
     """Run a test marked ``aigw_eval(trials=N)`` as N items, one per trial."""
     marker = metafunc.definition.get_closest_marker(EVAL_MARKER)
-    if marker is None or not marker.kwargs:
+    if marker is None or not (marker.args or marker.kwargs):
         return
     try:
         spec = trial_spec(marker)
