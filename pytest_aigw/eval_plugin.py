@@ -62,9 +62,9 @@ class EvalJudge:
         if report is None or case_outcome(report) not in ("passed", "failed"):
             return  # set-up errors, skips, xfails and xpasses say nothing about the answers
         logged = [call for call in gateway.calls if call.log_id]
-        judges = {call.log_id for call in logged if call.judge}
+        judges = {call.log_id for call in logged if call.judge and call.log_id}
         verdicts = gateway.verdicts.decide(gateway.log_ids, passed=report.passed, judges=judges)
-        stored = {call.log_id: call.metadata for call in logged}
+        stored = {call.log_id: call.metadata for call in logged if call.log_id}
         for verdict in verdicts:
             verdict.metadata = score_metadata(stored.get(verdict.log_id), verdict.scores)
         self._judged[item.nodeid] = _Judged(gateway, verdicts, report)

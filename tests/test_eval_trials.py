@@ -333,7 +333,7 @@ def test_live_reruns_journal_and_send_only_the_last_attempt(
     )
     assert result.ret == pytest.ExitCode.OK
     assert verdicts_by_user(standin) == {"1": (None, None), "2": (None, None), "3": (1, None)}
-    logs = {log.id: log for log in standin.log_store.find([], now=1e12)}
+    logs: dict[str | None, Any] = {log.id: log for log in standin.log_store.find([], now=1e12)}
     last = next(call.log_id for call in standin.calls if call.json["user"] == "3")
     assert logs[last].metadata is not None
     assert logs[last].metadata["score_relevance"] == 30
