@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import EVAL_MARKER
 from ._errors import ConfigError
-from ._validation import check, check_number
+from ._validation import check, check_number, fail
 
 if TYPE_CHECKING:
     import pytest
@@ -87,7 +87,7 @@ def _rate(value: object) -> float:
         try:
             rate = float(value.strip()[:-1]) / 100
         except ValueError:
-            rate = -1.0
+            fail(name, value, _RATE)
         check(name, value, 0 <= rate <= 1, _RATE)
         return rate
     return float(check_number(name, value, min=0, max=1, expected=_RATE))

@@ -22,7 +22,8 @@ from pytest_aigw.evals import EvalCase, EvalRun, LogVerdict
 
 
 def mark(*args: Any, **kwargs: Any) -> pytest.Mark:
-    return pytest.mark.aigw_eval(*args, **kwargs).mark
+    found: pytest.Mark = pytest.mark.aigw_eval(*args, **kwargs).mark
+    return found
 
 
 def records(*outcomes: str) -> list[TrialRecord]:
@@ -74,8 +75,12 @@ def test_bad_options_name_the_option(kwargs: dict[str, Any], message: str) -> No
 
 
 def test_unknown_and_positional_options_list_the_allowed_ones() -> None:
-    with pytest.raises(ConfigError, match=r"unknown option\(s\) a, b\. Allowed options: min_pa"):
+    with pytest.raises(ConfigError) as raised:
         trial_spec(mark(b=1, a=2, trials=2))
+    assert str(raised.value) == (
+        "@pytest.mark.aigw_eval got unknown option(s) a, b."
+        " Allowed options: min_pass_rate=, trials="
+    )
     with pytest.raises(ConfigError, match=r"positional argument\(s\) \(2,\)\. Allowed"):
         trial_spec(mark(2, trials=2))
 
@@ -130,7 +135,9 @@ def test_a_trial_record_as_json() -> None:
 class Item:
     """What trial_property reads of a pytest item."""
 
-    def __init__(self, nodeid: str, marker: pytest.Mark | None, params: dict[str, int]) -> None:
+    def __init__(
+        self, nodeid: str, marker: pytest.Mark | None, params: dict[str, int] | None
+    ) -> None:
         self.nodeid = nodeid
         self.marker = marker
         if params is not None:
@@ -157,6 +164,13 @@ def test_trial_properties() -> None:
         "min_pass_rate": 1.0,
     }
     assert trial_property(Item("t.py::f", mark(), {})) is None  # type: ignore[arg-type]
+    unparametrized = Item("t.py::f", mark(min_pass_rate="50%"), None)
+    assert trial_property(unparametrized) == {  # type: ignore[arg-type]
+        "case": "t.py::f",
+        "trial": 1,
+        "of": 1,
+        "min_pass_rate": 0.5,
+    }
 
 
 class Report:
@@ -201,3 +215,61 @@ def test_a_plain_case_outcome_is_its_one_trial() -> None:
     case.settle()
     assert (case.outcome, case.verdict) == ("skipped", None)
     assert case.trial(1) is case.trials[0]
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "case"),
+    [
+        ("t.py::f[trial-1of2]", "t.py::f"),
+        ("t.py::f[a-trial-1of2]", "t.py::f[a]"),
+        ("t.py::f[trial-1of2-a]", "t.py::f[a]"),
+        ("t.py::f[a-trial-1of2-b]", "t.py::f[a-b]"),
+        ("t.py::f[a-trial-1of2]-trial-1of2]", "t.py::f[a]-trial-1of2]"),  # the first only
+        ("t.py::f", "t.py::f"),
+    ],
+)
+def test_the_case_nodeid_drops_the_trial_id(nodeid: str, case: str) -> None:
+    from pytest_aigw.eval_trials import _without
+
+    assert _without(nodeid, "trial-1of2") == case
+
+
+class Metafunc:
+    """What parametrize reads and calls of pytest's Metafunc."""
+
+    def __init__(self, marker: pytest.Mark | None) -> None:
+        self.marker = marker
+        self.fixturenames: list[str] = ["aigw"]
+        self.calls: list[tuple[Any, ...]] = []
+        self.definition = self
+
+    def get_closest_marker(self, name: str) -> pytest.Mark | None:
+        assert name == "aigw_eval"
+        return self.marker
+
+    def parametrize(self, name: str, values: Any, ids: list[str]) -> None:
+        self.calls.append((name, list(values), ids))
+
+
+def test_parametrize_adds_one_item_per_trial() -> None:
+    from pytest_aigw.eval_trials import parametrize
+
+    metafunc = Metafunc(mark(trials=3))
+    parametrize(metafunc)  # type: ignore[arg-type]
+    assert metafunc.fixturenames == ["aigw", "_aigw_trial"]
+    assert metafunc.calls == [
+        ("_aigw_trial", [1, 2, 3], ["trial-1of3", "trial-2of3", "trial-3of3"])
+    ]
+    for marker in (None, mark(), mark(trials=1), mark(min_pass_rate=0.5)):
+        untouched = Metafunc(marker)
+        parametrize(untouched)  # type: ignore[arg-type]
+        assert (untouched.fixturenames, untouched.calls) == (["aigw"], [])
+
+
+def test_parametrize_turns_a_bad_option_into_a_collection_error() -> None:
+    from pytest_aigw.eval_trials import parametrize
+
+    with pytest.raises(pytest.Collector.CollectError) as raised:
+        parametrize(Metafunc(mark(5)))  # type: ignore[arg-type]
+    assert str(raised.value).startswith("@pytest.mark.aigw_eval takes keyword options only")
+    assert raised.value.__suppress_context__  # the message alone, no chained traceback
