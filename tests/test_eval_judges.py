@@ -379,3 +379,35 @@ def test_a_killed_run_leaves_trials_and_named_scores_for_resubmit(
         "1-2": (None, {"test": True}),  # its test never ended
         "judge 1-2": (None, {"test": True}),
     }
+
+
+class CallReport:
+    """A call-phase report as EvalJudge reads it."""
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome, self.passed = outcome, outcome == "passed"
+
+
+class Item:
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+
+def test_verdicts_judged_but_never_reported_are_sent_when_the_run_ends() -> None:
+    import httpx
+
+    from pytest_aigw._config import RunConfig
+    from pytest_aigw.eval_plugin import EvalJudge
+
+    judge = EvalJudge(RunConfig(), None)
+    gateways = []
+    for outcome in ("passed", "rerun"):
+        gateway = MockGateway(strict=False)
+        with gateway:
+            httpx.post(gateway.url("openai") + "/chat/completions", json={"model": "m"})
+        judge.judge(Item(outcome), gateway, CallReport(outcome))  # type: ignore[arg-type]
+        gateways.append(gateway)
+    judge.close()
+    kept, dropped = (g.log_store.get(g.log_ids[0], 1e12) for g in gateways)
+    assert (kept and kept.feedback, dropped and dropped.feedback) == (1, None)
+    judge.close()  # nothing left: nothing sent twice
