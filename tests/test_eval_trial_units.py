@@ -74,6 +74,15 @@ def test_bad_options_name_the_option(kwargs: dict[str, Any], message: str) -> No
     assert message in str(raised.value)
 
 
+def test_a_percentage_out_of_range_is_shown_as_given() -> None:
+    with pytest.raises(ConfigError) as raised:
+        trial_spec(mark(min_pass_rate="101%"))
+    assert str(raised.value) == (
+        "@pytest.mark.aigw_eval: min_pass_rate= must be a pass rate from 0 to 1"
+        " (or 0% to 100%), got '101%'"
+    )
+
+
 def test_unknown_and_positional_options_list_the_allowed_ones() -> None:
     with pytest.raises(ConfigError) as raised:
         trial_spec(mark(b=1, a=2, trials=2))
@@ -164,6 +173,8 @@ def test_trial_properties() -> None:
         "min_pass_rate": 1.0,
     }
     assert trial_property(Item("t.py::f", mark(), {})) is None  # type: ignore[arg-type]
+    second = Item("t.py::f[trial-2of2]", mark(trials=2), {"_aigw_trial": 2})
+    assert trial_property(second)["case"] == "t.py::f"  # type: ignore[arg-type,index]
     unparametrized = Item("t.py::f", mark(min_pass_rate="50%"), None)
     assert trial_property(unparametrized) == {  # type: ignore[arg-type]
         "case": "t.py::f",
@@ -225,6 +236,7 @@ def test_a_plain_case_outcome_is_its_one_trial() -> None:
         ("t.py::f[trial-1of2-a]", "t.py::f[a]"),
         ("t.py::f[a-trial-1of2-b]", "t.py::f[a-b]"),
         ("t.py::f[a-trial-1of2]-trial-1of2]", "t.py::f[a]-trial-1of2]"),  # the first only
+        ("t.py::f[a-trial-1of2-b-trial-1of2-c]", "t.py::f[a-b-trial-1of2-c]"),
         ("t.py::f", "t.py::f"),
     ],
 )
@@ -254,6 +266,9 @@ class Metafunc:
 def test_parametrize_adds_one_item_per_trial() -> None:
     from pytest_aigw.eval_trials import parametrize
 
+    two = Metafunc(mark(trials=2))
+    parametrize(two)  # type: ignore[arg-type]
+    assert two.calls == [("_aigw_trial", [1, 2], ["trial-1of2", "trial-2of2"])]
     metafunc = Metafunc(mark(trials=3))
     parametrize(metafunc)  # type: ignore[arg-type]
     assert metafunc.fixturenames == ["aigw", "_aigw_trial"]
