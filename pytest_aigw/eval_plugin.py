@@ -256,8 +256,7 @@ class EvalSession:
         ):
             failed = evals.other_failures or not evals.gate_met()
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
-        elif session.exitstatus == pytest.ExitCode.TESTS_FAILED and not evals.failing():
-            # only failed trials of cases whose pass rate reached their min_pass_rate
+        elif session.exitstatus == pytest.ExitCode.TESTS_FAILED and _only_excused(evals):
             session.exitstatus = pytest.ExitCode.OK
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -275,6 +274,11 @@ class EvalSession:
                 terminalreporter.write_line(line)
         for note in self.notes:
             terminalreporter.write_line(f"pytest-aigw: {note}")
+
+
+def _only_excused(evals: EvalRun) -> bool:
+    """Whether the run's only failures are trials of cases that reached their rate."""
+    return bool(evals.excused_trials()) and not evals.failing()
 
 
 def _leftover_lines(leftovers: list[Any], journal: Journal | None) -> list[str]:
