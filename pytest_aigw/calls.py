@@ -15,6 +15,7 @@ from . import _json
 from .fake.auto_router import Routing
 from .fake.formats import Conversation, Message, ToolResult, format_for
 from .fake.options import NO_OPTIONS, RequestOptions
+from .judges import is_judge_call
 from .metadata import MetadataProblem, MetadataValue
 from .redaction import (
     REDACTED,
@@ -105,6 +106,9 @@ class Call:
     `routing` is the Auto Router's decision for a ``cloudflare/auto`` request (the
     routed model, the reason, the decision id, the session and turn headers), else None.
 
+    `judge` is True for a judge call (made inside ``aigw.judging()``, or sending
+    ``"aigw_judge": true`` in its metadata): an eval gives its log no outcome feedback.
+
     `endpoint` names the surface the request came in on: ``"gateway"`` (a provider's
     own path on the gateway URL), ``"compat"``, ``"universal"``, ``"run"`` (the
     gateway's Run API) or ``"rest"`` (the REST API on api.cloudflare.com). REST and
@@ -132,6 +136,7 @@ class Call:
     route: tuple[str, ...] | None = None
     metadata_problems: tuple[MetadataProblem, ...] = ()
     routing: Routing | None = None
+    judge: bool = False
     response_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     _headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     _content: bytes = field(default=b"", repr=False)
@@ -150,6 +155,8 @@ class Call:
             object.__setattr__(self, "json", redact_steps(self.json))
             object.__setattr__(self, "_content", redact_body(self._content))
         object.__setattr__(self, "response_headers", redact_mapping(self.response_headers))
+        if not self.judge and is_judge_call(self.metadata):
+            object.__setattr__(self, "judge", True)  # recorded in the caller's context
 
     @cached_property
     def request(self) -> httpx.Request:

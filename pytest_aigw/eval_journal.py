@@ -51,6 +51,7 @@ class Entry:
     account_id: str
     gateway_id: str
     api_base_url: str
+    metadata: dict[str, Any] | None = None  # the log's metadata with its named scores
 
     @property
     def target(self) -> tuple[str, str, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,27 +33,70 @@ if TYPE_CHECKING:
 __all__ = ["EvalJudge", "EvalSession"]
 
 
+@dataclass
+class _Judged:
+    """An attempt's verdicts, held until its teardown report says whether it counts."""
+
+    gateway: Gateway
+    verdicts: list[LogVerdict]
+    call: Any  # the call-phase report
+
+
 class EvalJudge:
-    """Decides eval tests' verdicts; live ones are on disk before any network call."""
+    """Decides eval tests' verdicts; live ones are on disk before any network call.
+
+    The verdicts of a test are decided at its teardown and kept until its teardown
+    report: an attempt pytest-rerunfailures discards (its call or teardown report's
+    outcome is "rerun") is dropped there, so its logs get no feedback and no journal
+    entry. The others go to the fake (mock) or the journal (live) and travel with the
+    teardown report.
+    """
 
     def __init__(self, run: _config.RunConfig, writer: JournalWriter | None) -> None:
         self.run = run
         self.writer = writer
+        self._judged: dict[str, _Judged] = {}
 
     def judge(self, item: pytest.Item, gateway: Gateway, report: Any | None) -> None:
-        """Decide the verdicts of *item* from its call *report*; record or journal them."""
-        from dataclasses import asdict
-
-        from .evals import RESULT_PROPERTY, case_outcome, submit
+        """Decide the verdicts of *item* from its call *report*; held until it reports."""
+        from .evals import case_outcome, score_metadata
 
         if report is None or case_outcome(report) not in ("passed", "failed"):
             return  # set-up errors, skips, xfails and xpasses say nothing about the answers
-        verdicts = gateway.verdicts.decide(gateway.log_ids, passed=report.passed)
+        logged = [call for call in gateway.calls if call.log_id]
+        judges = {call.log_id for call in logged if call.judge and call.log_id}
+        verdicts = gateway.verdicts.decide(gateway.log_ids, passed=report.passed, judges=judges)
+        stored = {call.log_id: call.metadata for call in logged if call.log_id}
+        for verdict in verdicts:
+            verdict.metadata = score_metadata(stored.get(verdict.log_id), verdict.scores)
+        self._judged[item.nodeid] = _Judged(gateway, verdicts, report)
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest-xdist sends the report on
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from dataclasses import asdict
+
+        from .evals import RESULT_PROPERTY
+
+        if report.when != "teardown" or report.nodeid not in self._judged:
+            return
+        judged = self._judged.pop(report.nodeid)
+        if "rerun" in (judged.call.outcome, report.outcome):
+            return  # pytest-rerunfailures runs the test again: this attempt does not count
+        self._record(report.nodeid, judged)
+        report.user_properties.append((RESULT_PROPERTY, [asdict(v) for v in judged.verdicts]))
+
+    def _record(self, nodeid: str, judged: _Judged) -> None:
+        """Send a mock attempt's verdicts to its fake; journal a live one's."""
+        from .evals import submit
+
+        gateway, verdicts = judged.gateway, [v for v in judged.verdicts if v.has_verdict]
         if gateway.mode != "live":  # the fake takes them, in replay too
-            submit(gateway.logs, verdicts, timeout=10.0)
+            try:
+                submit(gateway.logs, verdicts, timeout=10.0)
+            finally:
+                gateway._close_logs_client()  # the gateway has stopped; this client is new
         elif self.writer is not None:
-            self._journal(self.writer, item.nodeid, gateway, verdicts)
-        item.user_properties.append((RESULT_PROPERTY, [asdict(v) for v in verdicts]))
+            self._journal(self.writer, nodeid, gateway, verdicts)
 
     def _journal(
         self, writer: JournalWriter, nodeid: str, gateway: Any, verdicts: list[LogVerdict]
@@ -61,11 +105,26 @@ class EvalJudge:
 
         account_id, gateway_id, api = gateway.account_id, gateway.gateway_id, self.run.api_base_url
         writer.write(
-            Entry(v.log_id, v.feedback, v.score, nodeid, writer.run, account_id, gateway_id, api)
+            Entry(
+                v.log_id,
+                v.feedback,
+                v.score,
+                nodeid,
+                writer.run,
+                account_id,
+                gateway_id,
+                api,
+                metadata=v.metadata,
+            )
             for v in verdicts
         )
 
     def close(self) -> None:
+        # A run stopped between a test's teardown and its report: what was judged counts.
+        for nodeid, judged in list(self._judged.items()):
+            if judged.call.outcome != "rerun":
+                self._record(nodeid, judged)
+        self._judged.clear()
         if self.writer is not None:
             self.writer.close()
 
@@ -242,6 +301,8 @@ class EvalSession:
         ):
             failed = evals.other_failures or not evals.gate_met()
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+        elif session.exitstatus == pytest.ExitCode.TESTS_FAILED and _only_excused(evals):
+            session.exitstatus = pytest.ExitCode.OK
         if evals.baseline is not None and evals.baseline.failed:
             self.notes.append(evals.baseline.failure())
             if session.exitstatus == pytest.ExitCode.OK:
@@ -283,6 +344,11 @@ class EvalSession:
                 terminalreporter.write_line(line)
         for note in self.notes:
             terminalreporter.write_line(f"pytest-aigw: {note}")
+
+
+def _only_excused(evals: EvalRun) -> bool:
+    """Whether the run's only failures are trials of cases that reached their rate."""
+    return bool(evals.excused_trials()) and not evals.failing()
 
 
 def _leftover_lines(leftovers: list[Any], journal: Journal | None) -> list[str]:

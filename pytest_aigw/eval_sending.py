@@ -47,7 +47,10 @@ def send(
     A KeyboardInterrupt (a second Ctrl-C, or SIGTERM) stops the sending; the verdicts
     already shown are still marked done, and `Sending.interrupted` says so.
     """
-    sending = Sending(list(own), [LogVerdict(e.log_id, e.feedback, e.score) for e in leftovers])
+    sending = Sending(
+        list(own),
+        [LogVerdict(e.log_id, e.feedback, e.score, metadata=e.metadata) for e in leftovers],
+    )
     groups: dict[Target, tuple[list[LogVerdict], list[LogVerdict]]] = {}
     if sending.own:
         account_id, gateway_id, _ = run.target()

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .eval_trials import TRIAL_PROPERTY
+
 if TYPE_CHECKING:
     from .client import Log, LogsClient
     from .logstore import StoredLog
@@ -169,7 +171,9 @@ class RunSpend:
         given = properties.get(USAGE_PROPERTY)
         if given is None or report.when != "teardown":
             return
-        self.tests.setdefault(report.nodeid, []).extend(given["log_ids"])
+        # A case's trials (`test_x[trial-2of3]`) add up under the case's own nodeid.
+        case = (properties.get(TRIAL_PROPERTY) or {}).get("case", report.nodeid)
+        self.tests.setdefault(case, []).extend(given["log_ids"])
         self.learn(LogUsage(**usage) for usage in given["usage"])
 
     def learn(self, usages: Iterable[LogUsage]) -> None:

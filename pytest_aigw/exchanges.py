@@ -140,15 +140,13 @@ def dashboard_url(account_id: str, gateway_id: str, log_id: str) -> str:
     return DASHBOARD_LOG.format(account_id=account_id, gateway_id=gateway_id, log_id=log_id)
 
 
-def summarize(
-    call: Call, *, dashboard: tuple[str, str] | None = None, judge: bool = False
-) -> ExchangeSummary:
+def summarize(call: Call, *, dashboard: tuple[str, str] | None = None) -> ExchangeSummary:
     """Summarise *call*; *dashboard* (account id, gateway id) adds the link to its log.
 
     Never raises: a call that cannot be read is summarised as such.
     """
     try:
-        return _summary(call, dashboard, judge)
+        return _summary(call, dashboard)
     except Exception as error:  # shown in a report hook: it must not break the report
         return ExchangeSummary(
             getattr(call, "method", "?"),
@@ -157,7 +155,7 @@ def summarize(
         )
 
 
-def _summary(call: Call, dashboard: tuple[str, str] | None, judge: bool) -> ExchangeSummary:
+def _summary(call: Call, dashboard: tuple[str, str] | None) -> ExchangeSummary:
     words = call._secret_words
     prompt = _conversation(call).prompt
     reply, tool_calls = _reply(call, words)
@@ -173,7 +171,7 @@ def _summary(call: Call, dashboard: tuple[str, str] | None, judge: bool) -> Exch
         tool_calls=tool_calls,
         status=call.status_code,
         log_id=call.log_id,
-        judge=judge,
+        judge=call.judge,
         dashboard_url=link,
         fault=call.fault,
     )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
-from . import _config, _replay_config, drift_plugin, redaction, settings
+from . import _config, _replay_config, drift_plugin, eval_trials, redaction, settings
 from ._errors import AigwError, GatewayCheckError
 from .eval_plugin import EvalJudge, EvalSession
 from .recording import RECORDER, Recorder
@@ -55,8 +55,9 @@ _MARKERS = (
     "aigw(**settings): settings of the fake AI Gateway for this test (strict, account_id,"
     " gateway_id, metadata_as, ...); see the README section 'Gateway settings'.",
     "aigw_live: a contract test written to run against the real AI Gateway too.",
-    "aigw_eval: an eval case whose gateway logs get feedback from its outcome (+1 passed,"
-    " -1 failed) and the score it sets with aigw.score().",
+    "aigw_eval(trials=1, min_pass_rate=1.0): an eval case whose gateway logs get feedback"
+    " from its outcome (+1 passed, -1 failed) and the score it sets with aigw.score();"
+    " run trials times, it passes when that share of its trials pass.",
 )
 
 
@@ -289,9 +290,17 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"aigw: mode={run.mode}, account={fake['account_id']}, gateway={fake['gateway_id']}"
 
 
+@pytest.hookimpl(trylast=True)  # the trial id comes after the test's own parameters
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    eval_trials.parametrize(metafunc)
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
     if item.get_closest_marker(_config.EVAL_MARKER) is not None:
         item.user_properties.append((_config.EVAL_MARKER, True))  # travels with every report
+        trial = eval_trials.trial_property(item)
+        if trial is not None:
+            item.user_properties.append((eval_trials.TRIAL_PROPERTY, trial))
 
 
 def _run(config: pytest.Config) -> _config.RunConfig:

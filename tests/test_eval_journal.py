@@ -265,7 +265,7 @@ def test_a_verdict_a_dead_run_sent_is_not_sent_again(
     time.sleep(0.2)
     standin.logs.patch(log_id, feedback=1, score=50)  # sent; the run died before marking it
     writer = JournalWriter(pytester.path / JOURNAL, "dead", "main")
-    target = {
+    target: dict[str, Any] = {
         "account_id": standin.account_id,
         "gateway_id": standin.gateway_id,
         "api_base_url": standin.api_url,

@@ -326,3 +326,22 @@ def test_a_failing_logs_api_leaves_the_usage_unknown_and_says_so(
             "spend: could not read the logs' usage: *",
         ]
     )
+
+
+def test_a_cases_trials_add_up_to_its_usage(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HELPERS
+        + """
+
+@pytest.mark.aigw_eval(trials=3, min_pass_rate=0.5)
+def test_case(aigw):
+    chat(aigw, 0, 0.002)
+"""
+    )
+    result = pytester.runpytest("-p", "no:randomly", "--aigw-eval-report=eval.json")
+    result.assert_outcomes(passed=3)
+    (case,) = report(pytester)["cases"]
+    assert case["nodeid"] == "test_a_cases_trials_add_up_to_its_usage.py::test_case"
+    assert len(case["trials"]) == 3
+    assert (case["tokens_in"], case["tokens_out"], case["cost_usd"]) == (3000, 300, 0.006)
+    result.stdout.fnmatch_lines(["costliest cases:", "*$0.006*::test_case"])

@@ -14,13 +14,14 @@ from pytest_aigw.evals import EvalRun
 
 pytest_plugins = ["pytester"]
 
-# Records what each test's fake stored, after the plugin's teardown submitted feedback.
+# Records what each test's fake stored, once the plugin submitted feedback (as the
+# test's teardown report went out, which is inside the test's run protocol).
 STORED_CONFTEST = """
 import json, pytest
 from pytest_aigw.plugin import _GATEWAY
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item):
+def pytest_runtest_protocol(item):
     result = yield
     gateway = item.stash.get(_GATEWAY, None)
     if gateway is not None and gateway.mode == "mock":

@@ -320,7 +320,7 @@ def test_the_dashboard_link_of_a_log() -> None:
 def test_a_call_with_a_log_in_live_mode_links_to_it(gw: MockGateway) -> None:
     gw.respond("hi")
     call = _send(gw, "openai chat", False)
-    summary = summarize(call, dashboard=("acc", "gw"), judge=True)
+    summary = summarize(dataclasses.replace(call, judge=True), dashboard=("acc", "gw"))
     assert summary.dashboard_url == dashboard_url("acc", "gw", str(call.log_id))
     assert summary.as_json()["judge"] is True
     unlogged = dataclasses.replace(call, log_id=None)
