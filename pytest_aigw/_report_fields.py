@@ -20,6 +20,7 @@ __all__ = [
     "case_score",
     "delta",
     "flag",
+    "has_trials",
     "integer",
     "mapping",
     "mappings",
@@ -43,6 +44,11 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def has_trials(summary: Mapping[str, Any]) -> bool:
+    """Whether trial figures are worth showing: some case has a verdict (it ran trials)."""
+    return any(number(summary, name) for name in VERDICTS)
 
 
 def number(data: Mapping[str, Any], key: str) -> float | None:

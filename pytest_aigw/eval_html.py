@@ -126,8 +126,11 @@ def _summary(summary: Mapping[str, Any], cases: list[dict[str, Any]]) -> str:
             ("verified", "feedback verified", f"{verified} {f.tokens(number(summary, 'logs'))}")
         )
     optional = [
-        ("trials", "trials", f.tokens),
-        *[(name, name.replace("_", " "), f.tokens) for name in f.VERDICTS],
+        *[
+            (name, name.replace("_", " "), f.tokens)
+            for name in ("trials", *f.VERDICTS)
+            if f.has_trials(summary)
+        ],
         ("tokens_in", "tokens in", f.tokens),
         ("tokens_out", "tokens out", f.tokens),
         ("cost_usd", "cost", f.usd),

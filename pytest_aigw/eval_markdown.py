@@ -70,7 +70,7 @@ def _table(summary: Mapping[str, Any]) -> list[str]:
         ("mean score", f.score(number(summary, "mean_score"))),
     ]
     optional = [
-        *[(name, name.replace("_", " "), f.tokens) for name in f.VERDICTS],
+        *[(name, name.replace("_", " "), f.tokens) for name in f.VERDICTS if f.has_trials(summary)],
         ("cost_usd", "cost", f.usd),
         ("tokens_in", "tokens in", f.tokens),
         ("tokens_out", "tokens out", f.tokens),
@@ -95,7 +95,7 @@ def _failure(case: Mapping[str, Any]) -> str:
     if score is not None:
         said.append(f"score {f.score(score)}")
     rate = f.number(case, "pass_rate")
-    if rate is not None:
+    if rate is not None and len(f.mappings(case, "trials")) != 1:  # one trial: its outcome
         said.append(f"pass rate {f.rate(rate)}")
     return f"{_code(f.text(case, 'nodeid') or '?')} ({', '.join(said)})"
 
