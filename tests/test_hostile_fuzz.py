@@ -46,8 +46,11 @@ texts = (
     | hostile_numbers
     | st.text(max_size=20)
 )
-# Header values: printable ASCII (json.dumps escapes the rest), as HTTP carries them.
-header_texts = texts.filter(lambda text: text.isascii() and text.isprintable())
+# Header values: printable ASCII (json.dumps escapes the rest), as HTTP carries them,
+# without the blanks at either end that HTTP strips (h11 refuses to send " " at all).
+header_texts = texts.filter(
+    lambda text: text.isascii() and text.isprintable() and text == text.strip()
+)
 
 
 @pytest.fixture(scope="module", params=["in process", "loopback"])
