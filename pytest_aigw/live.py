@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -33,6 +33,7 @@ from .fake.rest import GATEWAY_HEADER, provider_of, rest_model
 from .gateway_base import Gateway
 from .intercept.cloudflare_guard import CloudflareGuard
 from .logs_api import is_logs_path
+from .mock_only import LiveModeError, MockOnly
 from .redaction import request_secret_words
 
 if TYPE_CHECKING:
@@ -53,15 +54,11 @@ _FORWARDING = contextvars.ContextVar("pytest_aigw_forwarding", default=False)
 _TIMEOUT = httpx.Timeout(600.0, connect=15.0)  # LLM answers can take minutes
 
 
-class LiveModeError(AigwError):
-    """A mock-only call (respond, fail, ...) in a test that runs against the real gateway."""
-
-
 class UntaggableRequest(AigwError):
     """A request that cannot carry the live tags, so it was not sent."""
 
 
-class LiveGateway(Gateway):
+class LiveGateway(MockOnly, Gateway):
     """The real AI Gateway for a test marked `aigw_live`, with the `Gateway` interface.
 
     Every request the app sends to `gateway_url` through httpx or httpx2 carries
@@ -70,6 +67,15 @@ class LiveGateway(Gateway):
     """
 
     mode = "live"
+    where = (
+        "this test runs against the real one (it is marked aigw_live and the run is"
+        " --aigw-mode=live)"
+    )
+    hints: ClassVar[dict[str, str]] = {
+        "auto_route": " The real Auto Router picks the model itself: read it from the"
+        " answer's cf-aig-routed-model header, or narrow its choice with the"
+        " cf-aig-allowed-models request header."
+    }
     strict = True
     tape: Tape | None = None
     """Set by the recorder: takes down every exchange, the Logs API's too, for a cassette."""
@@ -163,49 +169,6 @@ class LiveGateway(Gateway):
 
     def _check_message(self, count: int, lines: str) -> str:
         return f"pytest-aigw held back {count} live request(s):\n{lines}"
-
-    # --- mock-only scripting: a clear error ---------------------------------------------
-
-    def respond(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("respond")
-
-    def fail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("fail")
-
-    def guardrail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("guardrail")
-
-    def dlp(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("dlp")
-
-    def auto_route(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only(
-            "auto_route",
-            " The real Auto Router picks the model itself: read it from the answer's"
-            " cf-aig-routed-model header, or narrow its choice with the cf-aig-allowed-models"
-            " request header.",
-        )
-
-    def route(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("route")
-
-    def seed_logs(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("seed_logs")
-
-    def reset(self) -> NoReturn:
-        _mock_only("reset")
-
-    @property
-    def clock(self) -> NoReturn:
-        _mock_only("clock")
-
-    @property
-    def log_store(self) -> NoReturn:
-        _mock_only("log_store")
-
-    @property
-    def scripts(self) -> NoReturn:
-        _mock_only("scripts")
 
     # --- forwarding ---------------------------------------------------------------------
 
@@ -456,11 +419,3 @@ def delete_run_logs(run: RunConfig) -> int:
         for _ in range(-(-total // MAX_DELETE)):
             client.delete(filters=filters, limit=MAX_DELETE)
     return total
-
-
-def _mock_only(name: str, hint: str = "") -> NoReturn:
-    raise LiveModeError(
-        f"aigw.{name} works on the fake gateway only, and this test runs against the real"
-        " one (it is marked aigw_live and the run is --aigw-mode=live). Guard mock-only"
-        " setup with `if aigw.mode == 'mock':`, or keep it in a test not marked aigw_live." + hint
-    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,8 +30,8 @@ from .fake.replayed import replayed_call, replayed_response
 from .fake.rest import api_error, is_rest_request
 from .fake.routing import GATEWAY_HOST
 from .gateway_base import Gateway
-from .live import LiveModeError
 from .mock import OPT_OUT_HINT, MockGateway
+from .mock_only import MockOnly
 from .replay import Replay, Sent
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ class _ReplayingFake(MockGateway):
         ]
 
 
-class ReplayGateway(Gateway):
+class ReplayGateway(MockOnly, Gateway):
     """The `aigw` of an `aigw_live` test under ``--aigw-mode=replay``.
 
     Answers the test's gateway and REST API requests from *cassette* (read from
@@ -178,6 +178,10 @@ class ReplayGateway(Gateway):
     """
 
     mode = "replay"
+    where = (
+        "this test replays its cassette (it is marked aigw_live and the run is"
+        " --aigw-mode=replay): its answers are the recorded ones, as they were live"
+    )
     _roundtrip_timeout = MockGateway._roundtrip_timeout
 
     def __init__(
@@ -250,50 +254,3 @@ class ReplayGateway(Gateway):
             f"pytest-aigw found {count} problem(s) replaying {self.source}:\n{lines}"
             f"\n{OPT_OUT_HINT}"
         )
-
-    # --- mock-only calls: as in live mode ----------------------------------------------
-
-    def respond(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("respond")
-
-    def fail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("fail")
-
-    def guardrail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("guardrail")
-
-    def dlp(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("dlp")
-
-    def auto_route(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("auto_route")
-
-    def route(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("route")
-
-    def seed_logs(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _mock_only("seed_logs")
-
-    def reset(self) -> NoReturn:
-        _mock_only("reset")
-
-    @property
-    def clock(self) -> NoReturn:
-        _mock_only("clock")
-
-    @property
-    def log_store(self) -> NoReturn:
-        _mock_only("log_store")
-
-    @property
-    def scripts(self) -> NoReturn:
-        _mock_only("scripts")
-
-
-def _mock_only(name: str) -> NoReturn:
-    raise LiveModeError(
-        f"aigw.{name} works on the fake gateway only, and this test replays its cassette"
-        " (it is marked aigw_live and the run is --aigw-mode=replay): its answers are the"
-        " recorded ones, as they were live. Guard mock-only setup with"
-        " `if aigw.mode == 'mock':`, or keep it in a test not marked aigw_live."
-    )
