@@ -4,6 +4,8 @@ unreadable bodies, folding and secrets (the plugin's sections are in test_exchan
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +16,7 @@ from pytest_aigw import MockGateway
 from pytest_aigw.calls import Call, Received
 from pytest_aigw.exchanges import (
     DASHBOARD_LOG,
+    TEXT_LIMIT,
     ExchangeSummary,
     dashboard_url,
     exchanges,
@@ -209,8 +212,8 @@ def test_a_universal_call_shows_the_step_that_answered(gw: MockGateway) -> None:
     live = dataclasses.replace(gw.calls.last, provider="", path="", json=steps, step=1)
     assert summarize(live).prompt == "b"
     assert summarize(dataclasses.replace(live, json=steps[0], step=None)).prompt == "a"
-    for json, step in ([{"provider": "openai"}], 0), (steps, 2), ("text", 0):
-        assert summarize(dataclasses.replace(live, json=json, step=step)).prompt is None
+    for sent, step in ([{"provider": "openai"}], 0), (steps, 2), ("text", 0):
+        assert summarize(dataclasses.replace(live, json=sent, step=step)).prompt is None
 
 
 def test_errors_show_their_message_and_code(gw: MockGateway) -> None:
@@ -576,3 +579,88 @@ def test_a_dropped_connection_shows_no_answer(gw: MockGateway) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.post(gw.url("openai") + "/chat/completions", json=_chat("gpt-4o")(False))
     assert summarize(gw.calls.last).reply == "[no answer: disconnect]"
+
+
+def _as_sent_live(gw: MockGateway, steps: list[Any], step: int) -> Call:
+    """A universal call as live mode records it: the steps as sent, the answering index."""
+    gw.respond("ok")
+    httpx.post(gw.url("openai") + "/chat/completions", json={"model": "m", "messages": []})
+    return dataclasses.replace(
+        gw.calls.last, endpoint="universal", provider="", json=steps, step=step
+    )
+
+
+GEMINI_STEP = {
+    "provider": "google-ai-studio",
+    "endpoint": "/v1beta/models/gemini-2.0-flash:generateContent/",
+    "query": {"contents": [{"role": "user", "parts": [{"text": "from gemini"}]}]},
+}
+OPENAI_STEP = {
+    "provider": "openai",
+    "endpoint": "chat/completions",
+    "query": {"model": "gpt-4o", "messages": [{"role": "user", "content": "from openai"}]},
+}
+
+
+@pytest.mark.parametrize(
+    ("steps", "step", "prompt"),
+    [
+        ([OPENAI_STEP, GEMINI_STEP], 1, "from gemini"),  # read as its own provider's format
+        ([OPENAI_STEP, GEMINI_STEP], 0, "from openai"),
+        (OPENAI_STEP, 0, "from openai"),  # one step sent as an object
+        ([OPENAI_STEP], 1, None),  # an answering index past the steps
+        ([{"provider": "openai"}], 0, None),  # a step without a query
+        (["not a step"], 0, None),
+    ],
+)
+def test_a_live_universal_call_is_read_from_the_step_that_answered(
+    gw: MockGateway, steps: list[Any], step: int, prompt: str | None
+) -> None:
+    summary = summarize(_as_sent_live(gw, steps, step))
+    assert summary.prompt == prompt
+    assert summary.reply == "ok"
+
+
+def test_a_gzip_answer_is_read_as_the_app_read_it(gw: MockGateway) -> None:
+    call = _send(gw, "openai chat", False)
+    body = json.dumps(
+        {"choices": [{"index": 0, "message": {"role": "assistant", "content": "unzipped"}}]}
+    )
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    zipped = dataclasses.replace(
+        call, response_headers=headers, _received=Received([gzip.compress(body.encode())])
+    )
+    assert summarize(zipped).reply == "unzipped"
+
+
+def test_secrets_are_hidden_in_the_model_and_the_tool_calls(gw: MockGateway) -> None:
+    secret = "sk-provider-WORD-123456789"
+    gw.respond(tool_calls=[{"name": "lookup", "arguments": {"key": secret}}])
+    body = {"model": secret, "messages": [{"role": "user", "content": PROMPT}]}
+    headers = {"authorization": f"Bearer {secret}"}
+    httpx.post(gw.url("openai") + "/chat/completions", json=body, headers=headers)
+    summary = summarize(gw.calls.last)
+    shown = json.dumps(summary.as_json())
+    assert secret not in shown
+    assert summary.model is not None
+    assert summary.tool_calls[0].startswith("lookup(")
+
+
+def test_a_long_tool_call_is_folded_at_its_own_limit(gw: MockGateway) -> None:
+    words = " ".join(["word"] * 100)  # 499 characters: over the tool-call limit only
+    gw.respond(tool_calls=[{"name": "note", "arguments": {"text": words}}])
+    (shown,) = summarize(_send(gw, "openai chat", False)).tool_calls
+    assert "characters cut" in shown
+    assert len(shown) < TEXT_LIMIT
+
+
+def test_text_at_the_limit_is_not_folded() -> None:
+    assert fold("x" * TEXT_LIMIT) == "x" * TEXT_LIMIT
+    assert "cut" in fold("x " * TEXT_LIMIT)
+
+
+def test_a_call_that_cannot_be_read_is_summarised_as_such() -> None:
+    summary = summarize(object())  # type: ignore[arg-type]
+    assert (summary.method, summary.url) == ("?", "?")
+    assert summary.reply is not None
+    assert summary.reply.startswith("[could not be summarised: AttributeError")
