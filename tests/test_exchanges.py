@@ -602,12 +602,20 @@ OPENAI_STEP = {
 }
 
 
+EMBEDDINGS_STEP = {
+    "provider": "openai",
+    "endpoint": "/embeddings/",
+    "query": {"model": "text-embedding-3-small", "input": "embed me"},
+}
+
+
 @pytest.mark.parametrize(
     ("steps", "step", "prompt"),
     [
         ([OPENAI_STEP, GEMINI_STEP], 1, "from gemini"),  # read as its own provider's format
         ([OPENAI_STEP, GEMINI_STEP], 0, "from openai"),
         (OPENAI_STEP, 0, "from openai"),  # one step sent as an object
+        ([EMBEDDINGS_STEP], 0, "embed me"),  # read as its endpoint's format
         ([OPENAI_STEP], 1, None),  # an answering index past the steps
         ([{"provider": "openai"}], 0, None),  # a step without a query
         (["not a step"], 0, None),
@@ -638,7 +646,8 @@ def test_secrets_are_hidden_in_the_model_and_the_tool_calls(gw: MockGateway) -> 
     gw.respond(tool_calls=[{"name": "lookup", "arguments": {"key": secret}}])
     body = {"model": secret, "messages": [{"role": "user", "content": PROMPT}]}
     headers = {"authorization": f"Bearer {secret}"}
-    httpx.post(gw.url("openai") + "/chat/completions", json=body, headers=headers)
+    url = gw.url("openai") + f"/chat/completions?trace={secret}"
+    httpx.post(url, json=body, headers=headers)
     summary = summarize(gw.calls.last)
     shown = json.dumps(summary.as_json())
     assert secret not in shown
