@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -139,3 +141,124 @@ def test_each_header_is_one_line_of_the_file() -> None:
     assert '        ["a", "1"],\n' in text
     assert '        ["cf-aig-log-id", "x"]\n' in text
     assert Cassette.loads(text).exchanges[0].request.headers == request.headers
+
+
+def test_logs_and_missing_logs_read_back_and_an_empty_list_is_left_out(tmp_path: Path) -> None:
+    full = Cassette("t::x", PLACE, logs=[{"id": "a", "cost": 0.5}], missing_logs=["b"])
+    path = tmp_path / "deep" / "er" / "x.json"
+    full.save(path)
+    back = Cassette.load(path)
+    assert (back.logs, back.missing_logs) == ([{"id": "a", "cost": 0.5}], ["b"])
+    assert '"missing_logs": [' in path.read_text()
+    assert "missing_logs" not in Cassette("t::x", PLACE).dumps()
+
+
+def test_optional_fields_have_their_defaults() -> None:
+    exchange = {
+        "api": "rest",
+        "request": {"method": "GET", "url": "u"},
+        "response": {"status": 204},
+    }
+    minimal = {"pytest_aigw_cassette": 1, "test": "t::x", "gateway": PLACE.as_json()}
+    back = Cassette.loads(json.dumps(minimal | {"exchanges": [exchange]}))
+    assert (back.recorded_at, back.logs, back.missing_logs) == ("", [], [])
+    (read,) = back.exchanges
+    assert (read.request.headers, read.request.body) == ([], Body(b""))
+    assert (read.response.headers, read.response.body, read.response.chunks) == (
+        [],
+        Body(b""),
+        None,
+    )
+    assert read.response.content == b""
+
+
+def test_the_file_is_indented_readable_text() -> None:
+    request = RecordedRequest("POST", "u", [("x-note", "café")], Body("déjà vu".encode()))
+    text = Cassette(
+        "t::x", PLACE, exchanges=[Exchange("gateway", request, RecordedResponse(200))]
+    ).dumps()
+    assert text.startswith('{\n  "pytest_aigw_cassette": 1,\n  "test": "t::x",\n')
+    assert '["x-note", "café"]' in text
+    assert '"text": "déjà vu"' in text
+    assert Chunk(0.1234567, Body()).as_json()["at"] == 0.123457
+
+
+def _broken(change: dict[str, Any], where: str = "request") -> str:
+    exchange: dict[str, Any] = {
+        "api": "gateway",
+        "request": {"method": "GET", "url": "u"},
+        "response": {"status": 200},
+    }
+    exchange[where] = exchange[where] | change
+    return json.dumps(Cassette("t::x", PLACE).as_json() | {"exchanges": [exchange]})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_broken({"method": 1}), "exchanges[0].request.method must be a string, got int"),
+        (_broken({"url": None}), "exchanges[0].request.url must be a string, got NoneType"),
+        (_broken({"headers": {}}), "exchanges[0].request.headers must be a JSON array, got dict"),
+        (_broken({"body": {"text": 1}}), "exchanges[0].request.body.text must be a string"),
+        (_broken({"body": {"lines": ["a", 2]}}), "exchanges[0].request.body.lines must be a str"),
+        (_broken({"body": {"lines": "a"}}), "exchanges[0].request.body.lines must be a JSON arr"),
+        (_broken({"status": 600}, "response"), "'status' must be an HTTP status 100-599, got 600"),
+        (_broken({"status": True}, "response"), "'status' must be an HTTP status 100-599, got Tr"),
+        (_broken({"chunks": {}}, "response"), "exchanges[0].response.chunks must be a JSON array"),
+        (_broken({"chunks": [{"at": 86_400, "text": ""}]}, "response"), "'at' must be seconds"),
+        (_broken({"chunks": [{"at": True, "text": ""}]}, "response"), "'at' must be seconds"),
+        (
+            _broken({"chunks": [{"at": 0, "text": 5}]}, "response"),
+            "exchanges[0].response.chunks[0].text must be a string",
+        ),
+        (
+            _broken({"body": {"text": 5}}, "response"),
+            "exchanges[0].response.body.text must be a string",
+        ),
+        (
+            json.dumps(Cassette("t::x", PLACE).as_json() | {"gateway": None}),
+            "gateway must be a JSON object, got NoneType",
+        ),
+        (
+            json.dumps(
+                Cassette("t::x", PLACE).as_json() | {"gateway": {**PLACE.as_json(), "api_url": 1}}
+            ),
+            "gateway.api_url must be a string, got int",
+        ),
+        (
+            json.dumps(Cassette("t::x", PLACE).as_json() | {"recorded_at": 1}),
+            "recorded_at must be a string, got int",
+        ),
+        (
+            json.dumps(Cassette("t::x", PLACE).as_json() | {"missing_logs": [1]}),
+            "missing_logs[0] must be a string, got int",
+        ),
+        (
+            json.dumps(Cassette("t::x", PLACE).as_json() | {"missing_logs": "a"}),
+            "missing_logs must be a JSON array, got str",
+        ),
+        (json.dumps([1]), "the file must be a JSON object, got list"),
+    ],
+)
+def test_every_place_is_named_when_it_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(CassetteError) as caught:
+        Cassette.loads(text, "c.json")
+    assert str(caught.value).startswith("c.json: ")
+    assert message in str(caught.value)
+
+
+def test_the_edges_of_status_and_time_are_accepted() -> None:
+    text = _broken({"status": 599, "chunks": [{"at": 86_399.5, "text": "x"}]}, "response")
+    (read,) = Cassette.loads(text).exchanges
+    assert read.response.status == 599
+    assert read.response.chunks == (Chunk(86_399.5, Body(b"x")),)
+
+
+def test_names_at_the_limit_keep_their_name_and_a_test_without_a_module_goes_under_tests(
+    tmp_path: Path,
+) -> None:
+    at_limit = "test_" + "x" * 115
+    assert cassette_path(tmp_path, f"t.py::{at_limit}").name == f"{at_limit}.json"
+    assert cassette_path(tmp_path, "::test_x") == tmp_path / "tests/test_x.json"
+    odd = cassette_path(tmp_path, "t.py::test_c[a/b c]")
+    assert re.fullmatch(r"test_c\[a_b_c\]-[0-9a-f]{8}\.json", odd.name)
