@@ -138,8 +138,9 @@ def test_each_header_is_one_line_of_the_file() -> None:
     request = RecordedRequest("POST", "u", [("a", "1"), ("b", '\x00header-0\x00"')])
     response = RecordedResponse(200, [("cf-aig-log-id", "x")], Body(b"{}"))
     text = Cassette("t::x", PLACE, exchanges=[Exchange("gateway", request, response)]).dumps()
-    assert '        ["a", "1"],\n' in text
-    assert '        ["cf-aig-log-id", "x"]\n' in text
+    assert '      "headers": [\n        ["a", "1"],\n        ["b", ' in text
+    assert '      "headers": [\n        ["cf-aig-log-id", "x"]\n      ],' in text
+    assert text.count('"headers"') == 2
     assert Cassette.loads(text).exchanges[0].request.headers == request.headers
 
 
@@ -147,6 +148,7 @@ def test_logs_and_missing_logs_read_back_and_an_empty_list_is_left_out(tmp_path:
     full = Cassette("t::x", PLACE, logs=[{"id": "a", "cost": 0.5}], missing_logs=["b"])
     path = tmp_path / "deep" / "er" / "x.json"
     full.save(path)
+    Cassette("t::y", PLACE).save(path.with_name("y.json"))  # a second file beside it
     back = Cassette.load(path)
     assert (back.logs, back.missing_logs) == ([{"id": "a", "cost": 0.5}], ["b"])
     assert '"missing_logs": [' in path.read_text()
@@ -160,6 +162,7 @@ def test_optional_fields_have_their_defaults() -> None:
         "response": {"status": 204},
     }
     minimal = {"pytest_aigw_cassette": 1, "test": "t::x", "gateway": PLACE.as_json()}
+    assert Cassette.loads(json.dumps(minimal)).exchanges == []
     back = Cassette.loads(json.dumps(minimal | {"exchanges": [exchange]}))
     assert (back.recorded_at, back.logs, back.missing_logs) == ("", [], [])
     (read,) = back.exchanges
@@ -238,6 +241,10 @@ def _broken(change: dict[str, Any], where: str = "request") -> str:
             "missing_logs must be a JSON array, got str",
         ),
         (json.dumps([1]), "the file must be a JSON object, got list"),
+        (
+            json.dumps(Cassette("t::x", PLACE).as_json() | {"logs": {}}),
+            "logs must be a JSON array, got dict",
+        ),
     ],
 )
 def test_every_place_is_named_when_it_is_wrong(text: str, message: str) -> None:
