@@ -27,14 +27,13 @@ from ._config import (
     RunConfig,
 )
 from ._errors import AigwError, MetadataError
-from .calls import Call, CallList, Received, redact_headers, redact_url, request_json
-from .fake.formats import model_of
-from .fake.rest import GATEWAY_HEADER, provider_of, rest_model
+from .calls import CallList, Received, redact_url, request_json
+from .fake.rest import GATEWAY_HEADER, rest_model
 from .gateway_base import Gateway
 from .intercept.cloudflare_guard import CloudflareGuard
+from .live_calls import live_call
 from .logs_api import is_logs_path
 from .mock_only import LiveModeError, MockOnly
-from .redaction import request_secret_words
 
 if TYPE_CHECKING:
     from .client import LogsClient
@@ -273,55 +272,22 @@ class LiveGateway(MockOnly, Gateway):
         """A REST URL's path from ``ai/`` on, as the fake records it (``ai/v1/...``)."""
         return url.path[len(self._rest.path) - len("ai") :]
 
-    def _where(self, sent: httpx.Request, body: Any) -> tuple[str, str, str, str | None]:
-        """The call's endpoint, provider, path and model, as the fake records them."""
-        json_body = body if isinstance(body, dict) else None
+    def _place(self, sent: httpx.Request) -> tuple[str, str]:
+        """The API a forwarded request went to, and its path below it (as the fake's)."""
         if _under(sent.url, self._rest):
-            path = self._rest_path(sent.url)
-            model = rest_model(path, body)
-            return "rest", provider_of(model or "") or "", path, model
-        provider, _, path = sent.url.path[len(self._target.path) :].strip("/").partition("/")
-        if provider == "run" and not path:
-            model = rest_model("ai/run", body)
-            return "run", provider_of(model or "") or "", "run", model
-        endpoint = "universal" if not provider else "compat" if provider == "compat" else "gateway"
-        return endpoint, provider, path, model_of(provider, path, json_body)
+            return "rest", self._rest_path(sent.url)
+        return "gateway", sent.url.path[len(self._target.path) :].strip("/")
 
     def _record(self, sent: httpx.Request, response: httpx.Response) -> Received:
         """Record the call; return where its answer's body goes as the app reads it."""
         if self._taped_logs(sent):
             return Received()  # a Logs API call, not a gateway call: kept nowhere
-        header = sent.headers.get(metadata.HEADER)
-        redacted, digests = redact_headers(sent)
-        body = request_json(sent)
-        endpoint, provider, path, model = self._where(sent, body)
-        answer = response.headers
-        step = answer.get("cf-aig-step")
         received = Received()
-        self.calls.append(
-            Call(
-                provider=provider,
-                path=path,
-                model=model,
-                endpoint=endpoint,
-                metadata=metadata.parse(header).stored,
-                metadata_header=header,
-                method=sent.method,
-                url=redact_url(sent.url),
-                json=body,
-                status_code=response.status_code,
-                log_id=answer.get("cf-aig-log-id"),
-                cache_status=answer.get("cf-aig-cache-status", ""),
-                event_id=answer.get("cf-aig-event-id"),
-                step=int(step) if step and step.isdigit() else None,
-                response_headers=dict(answer),
-                _headers=redacted,
-                _content=sent.content,
-                _secret_digests=digests,
-                _received=received,
-                _secret_words=request_secret_words(sent),
-            )
-        )
+        api, path = self._place(sent)
+        header = sent.headers.get(metadata.HEADER)
+        status, answer = response.status_code, response.headers
+        call = live_call(sent, api, path, status, answer, metadata_header=header, received=received)
+        self.calls.append(call)
         return received
 
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from time import sleep
-from typing import Any
 
 import httpx
 from anyio import sleep as async_sleep
 
 from .. import metadata
-from ..calls import Call, redact_headers, redact_url, request_json
+from ..calls import Call, Received
 from ..cassette import Body, Chunk, RecordedResponse
-from .formats import model_of
+from ..live_calls import live_call
 from .options import NO_OPTIONS, InvalidOption, RequestOptions, cf_headers, parse_options
-from .rest import provider_of, rest_model
 
 __all__ = ["PacedStream", "gaps", "replayed_call", "replayed_response"]
 
@@ -84,49 +82,18 @@ def replayed_call(
 
     As in live mode, the metadata is the app's with *tags* (``test: true``...) merged in.
     """
-    header = _tagged(request.headers.get(metadata.HEADER), tags)
-    body = request_json(request)
-    endpoint, provider, call_path, model = _where(api, path, body)
     answer = dict(httpx.Headers(recorded.headers))
-    step = answer.get("cf-aig-step", "")
-    cache_status = answer.get("cf-aig-cache-status", "")
-    redacted, digests = redact_headers(request)
-    return Call(
-        provider=provider,
-        path=call_path,
-        model=model,
-        endpoint=endpoint,
-        metadata=metadata.parse(header).stored,
-        metadata_header=header,
-        method=request.method,
-        url=redact_url(request.url),
-        json=body,
-        status_code=recorded.status,
-        log_id=answer.get("cf-aig-log-id"),
-        cache_status=cache_status,
-        event_id=answer.get("cf-aig-event-id"),
-        step=int(step) if step.isdigit() else None,
+    return live_call(
+        request,
+        api,
+        path,
+        recorded.status,
+        answer,
+        metadata_header=_tagged(request.headers.get(metadata.HEADER), tags),
+        received=Received(),
         options=_options(request),
-        attempts=0 if cache_status == "HIT" else 1,
-        response_headers=answer,
-        _headers=redacted,
-        _content=request.content,
-        _secret_digests=digests,
+        attempts=0 if answer.get("cf-aig-cache-status") == "HIT" else 1,
     )
-
-
-def _where(api: str, path: str, body: Any) -> tuple[str, str, str, str | None]:
-    """The call's endpoint, provider, path and model, as live mode records them."""
-    if api == "rest":
-        model = rest_model(path, body)
-        return "rest", provider_of(model or "") or "", path, model
-    provider, _, rest = path.partition("/")
-    if provider == "run" and not rest:
-        model = rest_model("ai/run", body)
-        return "run", provider_of(model or "") or "", "run", model
-    endpoint = "universal" if not provider else "compat" if provider == "compat" else "gateway"
-    model = model_of(provider, rest, body if isinstance(body, dict) else None)
-    return endpoint, provider, rest, model
 
 
 def _tagged(header: str | None, tags: Mapping[str, metadata.MetadataValue]) -> str | None:
