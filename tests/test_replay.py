@@ -651,3 +651,26 @@ def test_metadata_recorded_with_other_run_tags_still_matches(pytester: pytest.Py
     write(pytester.path / "cassettes", "test_app.py::test_tagged", [exchange])
     pytester.runpytest(REPLAY, "--aigw-tag", "ci=yes").assert_outcomes(passed=1)
     assert TAGS  # the default recorded header carries the same live tags
+
+
+def test_a_failing_replayed_test_shows_the_recorded_reply_in_its_calls_section(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_app="""
+        import httpx, pytest
+
+        @pytest.mark.aigw_live
+        def test_chat(aigw):
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
+            headers = {"cf-aig-metadata": '{"user":"u1"}'}
+            httpx.post(aigw.url("openai") + "/chat/completions", json=body, headers=headers)
+            assert False, "the answer was wrong"
+        """
+    )
+    write(pytester.path / "cassettes", "test_app.py::test_chat", [chat("hello", "Hi there", LOG1)])
+    result = pytester.runpytest(REPLAY, "-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*pytest-aigw: the calls this test made*", "   prompt: hello", "   reply: Hi there"]
+    )

@@ -90,7 +90,7 @@ def replayed_call(
         recorded.status,
         answer,
         metadata_header=_tagged(request.headers.get(metadata.HEADER), tags),
-        received=Received(),
+        received=Received((recorded.content,)),  # the reply its failure section shows
         options=_options(request),
         attempts=0 if answer.get("cf-aig-cache-status") == "HIT" else 1,
     )
