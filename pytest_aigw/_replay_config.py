@@ -20,6 +20,7 @@ from typing import Any
 
 from ._config import CASSETTE_DIR, Setting, given_value
 from ._errors import ConfigError
+from .redaction import split_names
 
 __all__ = ["REPLAY_SETTINGS", "ReplayConfig", "replay_config"]
 
@@ -62,7 +63,7 @@ def replay_config(
     directory, _ = first(CASSETTE_DIR)
     ignored = [
         *((field, REPLAY_IGNORE.option) for field in getoption(REPLAY_IGNORE.dest) or []),
-        *((field, REPLAY_IGNORE.env) for field in _split(environ.get(REPLAY_IGNORE.env, ""))),
+        *((field, REPLAY_IGNORE.env) for field in split_names(environ.get(REPLAY_IGNORE.env, ""))),
         *((field, f"ini {REPLAY_IGNORE.ini}") for field in getini(REPLAY_IGNORE.ini) or []),
     ]
     return ReplayConfig(
@@ -70,10 +71,6 @@ def replay_config(
         ignore=tuple(dict.fromkeys(_field(value, where) for value, where in ignored)),
         speed=_speed(*first(REPLAY_SPEED)),
     )
-
-
-def _split(text: str) -> list[str]:
-    return [part for part in re.split(r"[,\n]", text) if part.strip()]
 
 
 def _field(value: str, where: str) -> str:
