@@ -674,3 +674,30 @@ def test_a_failing_replayed_test_shows_the_recorded_reply_in_its_calls_section(
     result.stdout.fnmatch_lines(
         ["*pytest-aigw: the calls this test made*", "   prompt: hello", "   reply: Hi there"]
     )
+
+
+def test_a_secret_the_app_sent_is_hidden_in_a_replayed_tests_calls_section(
+    pytester: pytest.Pytester,
+) -> None:
+    secret = "sk-replayed-SECRET-123456"
+    pytester.makepyfile(
+        test_app=f"""
+        import httpx, pytest
+
+        @pytest.mark.aigw_live
+        def test_chat(aigw):
+            prompt = [{{"role": "user", "content": "{secret}"}}]
+            body = {{"model": "gpt-4o-mini", "messages": prompt}}
+            headers = {{"cf-aig-metadata": '{{"user":"u1"}}', "authorization": "Bearer {secret}"}}
+            httpx.post(aigw.url("openai") + "/chat/completions", json=body, headers=headers)
+            assert False
+        """
+    )
+    exchange = chat("<redacted:authorization>", "Hi there", LOG1)
+    write(pytester.path / "cassettes", "test_app.py::test_chat", [exchange])
+    result = pytester.runpytest(REPLAY, "-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pytest-aigw: the calls this test made*", "   reply: Hi there"])
+    section = result.stdout.str().split("the calls this test made")[1]
+    assert "prompt:" in section
+    assert secret not in section
